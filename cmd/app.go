@@ -1,0 +1,134 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/dataflow/dataflow/modules/clients"
+	"github.com/dataflow/dataflow/modules/imports"
+	"github.com/dataflow/dataflow/modules/locking"
+	"github.com/dataflow/dataflow/modules/omniflow"
+	"github.com/dataflow/dataflow/modules/webhooks"
+	"github.com/dataflow/dataflow/platform/config"
+	"github.com/dataflow/dataflow/platform/database"
+	"github.com/dataflow/dataflow/platform/kernel"
+	"github.com/dataflow/dataflow/platform/storage"
+)
+
+// appOptions says what a command needs from the kernel.
+type appOptions struct {
+	// retryDatabase keeps trying to connect (serve, work) instead of failing
+	// at once (migrate, seed).
+	retryDatabase bool
+	// storage opens ImportStorage:BasePath.
+	storage bool
+	// worker registers the worker, which needs an OmniFlow client.
+	worker bool
+}
+
+// app is a kernel with every module registered.
+type app struct {
+	kernel *kernel.Kernel
+	db     *database.DB
+}
+
+// buildApp opens the database and registers the modules.
+func buildApp(ctx context.Context, settings *config.Settings, log zerolog.Logger, opts appOptions) (*app, error) {
+	target, err := database.ResolveTarget(settings.Database.Provider, settings.ConnectionStrings.DataFlow)
+	if err != nil {
+		return nil, err
+	}
+
+	log.Info().Str("provider", string(target.Provider)).Str("host", target.Host).Str("database", target.Database).
+		Msg("database: connecting")
+
+	dbOpts := database.Options{MaxOpenConns: settings.Database.MaxOpenConns, Logger: log}
+	var db *database.DB
+	if opts.retryDatabase {
+		db, err = database.OpenWithRetry(ctx, target, dbOpts)
+	} else {
+		db, err = database.Open(ctx, target, dbOpts)
+	}
+
+	if err != nil {
+		return nil, err
+	}
+
+	k := &kernel.Kernel{Settings: settings, Log: log, DB: db, Now: time.Now}
+	if opts.storage {
+		k.Storage, err = storage.New(settings.ImportStorage.BasePath)
+		if err != nil {
+			_ = db.Close()
+
+			return nil, err
+		}
+	}
+
+	clientsModule := clients.New()
+	lockingModule := locking.New()
+	if err := k.Register(clientsModule, lockingModule, webhooks.New()); err != nil {
+		_ = db.Close()
+
+		return nil, err
+	}
+
+	var sender imports.Sender
+	var slots imports.Slots
+	if opts.worker {
+		client, err := omniflow.NewClient(omniflow.ClientConfig{
+			BaseURL:        settings.OmniFlow.BaseUrl,
+			ImportPath:     settings.OmniFlow.ImportPath,
+			Timeout:        settings.OmniFlowTimeout(),
+			MaxRetries:     settings.ImportBatch.MaxRetries,
+			RetryBaseDelay: settings.OmniFlow.RetryBaseDelay,
+			Logger:         log,
+		})
+		if err != nil {
+			_ = db.Close()
+
+			return nil, fmt.Errorf("configuring OmniFlow client (OmniFlow:BaseUrl): %w", err)
+		}
+
+		sender = client
+		slots = lockingModule.Slots()
+	}
+
+	if err := k.Register(imports.New(clientsModule.Middleware(), slots, sender)); err != nil {
+		_ = db.Close()
+
+		return nil, err
+	}
+
+	return &app{kernel: k, db: db}, nil
+}
+
+// prepareSchema applies migrations when configured, else checks the schema
+// is current.
+func (a *app) prepareSchema(ctx context.Context) error {
+	if !a.kernel.Settings.ApplyMigrationsOnStartup {
+		return a.kernel.CheckSchema(ctx)
+	}
+
+	m, err := a.kernel.Migrator()
+	if err != nil {
+		return err
+	}
+
+	applied, err := m.Up(ctx)
+	if err != nil {
+		return err
+	}
+
+	if len(applied) > 0 {
+		a.kernel.Log.Info().Strs("versions", applied).Msg("database: migrations applied")
+	}
+
+	return nil
+}
+
+func (a *app) close() {
+	_ = a.db.Close()
+}

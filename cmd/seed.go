@@ -1,0 +1,77 @@
+package cmd
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dataflow/dataflow/platform/config"
+)
+
+func newSeedCommand(flags *globalFlags) *cobra.Command {
+	var from string
+	cmd := &cobra.Command{
+		Use:   "seed",
+		Short: "Create or update the clients listed in ClientSeed:Clients",
+		Long: "Creates missing clients, rotates a secret only when it changed and never re-activates a " +
+			"suspended client. Secrets are never printed.",
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			if from != "appsettings" {
+				return fmt.Errorf("invalid --from %q: the only source is appsettings", from)
+			}
+
+			settings, err := loadSettings(cmd, flags, config.RoleTool)
+			if err != nil {
+				return err
+			}
+
+			log, err := newLogger(settings)
+			if err != nil {
+				return err
+			}
+
+			a, err := buildApp(cmd.Context(), settings, log, appOptions{})
+			if err != nil {
+				return err
+			}
+			defer a.close()
+
+			if err := a.kernel.CheckSchema(cmd.Context()); err != nil {
+				return err
+			}
+
+			if len(settings.ClientSeed.Clients) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "ClientSeed:Clients is empty; nothing to seed")
+
+				return nil
+			}
+
+			if err := a.kernel.Seed(cmd.Context()); err != nil {
+				return err
+			}
+
+			fmt.Fprintf(cmd.OutOrStdout(), "seeded %d client(s) from configuration\n", len(settings.ClientSeed.Clients))
+
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&from, "from", "appsettings", "where the clients come from (only appsettings)")
+
+	return cmd
+}
+
+func newConfigCommand(flags *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "config",
+		Short: "Print the effective configuration with secrets masked",
+		Args:  cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error {
+			printFlags := *flags
+			printFlags.printConfig = true
+			_, err := loadSettings(cmd, &printFlags, config.RoleTool)
+
+			return err
+		}),
+	}
+}

@@ -1,0 +1,19 @@
+// Command dataflow imports lead files for the OmniFlow CRM: `serve` runs the
+// HTTP API, `work` the background worker; see `dataflow --help`.
+package main
+
+import (
+	_ "embed"
+	"os"
+
+	"github.com/dataflow/dataflow/cmd"
+)
+
+// sampleLeads is the file `dataflow demo` uploads: 1,000 fake leads.
+//
+//go:embed testdata/leads-sample.json
+var sampleLeads []byte
+
+func main() {
+	os.Exit(cmd.Execute(sampleLeads))
+}

@@ -1,0 +1,103 @@
+package imports
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/dataflow/dataflow/modules/clients"
+	"github.com/dataflow/dataflow/platform/database"
+	"github.com/dataflow/dataflow/platform/httpserver"
+	"github.com/dataflow/dataflow/platform/storage"
+)
+
+type handlers struct {
+	store         *store
+	storage       *storage.Store
+	log           zerolog.Logger
+	now           func() time.Time
+	maxFileSizeMb int64
+}
+
+// batchResponse is the body of GET /imports/{batchId}.
+type batchResponse struct {
+	BatchID          string     `json:"batchId"`
+	Status           string     `json:"status"`
+	FileName         string     `json:"fileName"`
+	FileType         string     `json:"fileType"`
+	FileSizeBytes    int64      `json:"fileSizeBytes"`
+	Checksum         string     `json:"checksum"`
+	CreatedAt        time.Time  `json:"createdAt"`
+	StartedAt        *time.Time `json:"startedAt"`
+	CompletedAt      *time.Time `json:"completedAt"`
+	ScheduledFor     *time.Time `json:"scheduledFor"`
+	TotalRecords     int        `json:"totalRecords"`
+	ProcessedRecords int        `json:"processedRecords"`
+	ImportedRecords  int        `json:"importedRecords"`
+	FailedRecords    int        `json:"failedRecords"`
+	SkippedRecords   int        `json:"skippedRecords"`
+	PolicyDecision   string     `json:"policyDecision"`
+	ErrorSummary     *string    `json:"errorSummary"`
+	OriginDefault    *string    `json:"originDefault"`
+	RequestedBy      *string    `json:"requestedBy"`
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+
+	u := t.UTC()
+
+	return &u
+}
+
+// getBatch returns the status and progress of one of the caller's batches.
+// Another client's batch is 404, as a missing one is.
+func (h *handlers) getBatch(c echo.Context) error {
+	id, _ := clients.IdentityFrom(c)
+
+	batchID, err := database.ParseUUID(c.Param("batchId"))
+	if err != nil {
+		return errBatchNotFound
+	}
+
+	clientID, err := database.ParseUUID(id.ClientID)
+	if err != nil {
+		return err
+	}
+
+	b, err := h.store.batchForClient(c.Request().Context(), batchID, clientID)
+	if errors.Is(err, ErrBatchNotFound) {
+		return errBatchNotFound
+	}
+
+	if err != nil {
+		return httpserver.ErrUnavailable.WithCause(err)
+	}
+
+	return c.JSON(http.StatusOK, batchResponse{
+		BatchID:          b.ID.String(),
+		Status:           b.Status,
+		FileName:         b.FileName,
+		FileType:         b.FileType,
+		FileSizeBytes:    b.FileSizeBytes,
+		Checksum:         b.Checksum,
+		CreatedAt:        b.CreatedAt.UTC(),
+		StartedAt:        utc(b.StartedAt),
+		CompletedAt:      utc(b.CompletedAt),
+		ScheduledFor:     utc(b.ScheduledFor),
+		TotalRecords:     b.TotalRecords,
+		ProcessedRecords: b.ProcessedRecords,
+		ImportedRecords:  b.ProcessedRecords - b.FailedRecords - b.SkippedRecords,
+		FailedRecords:    b.FailedRecords,
+		SkippedRecords:   b.SkippedRecords,
+		PolicyDecision:   b.PolicyDecision,
+		ErrorSummary:     b.ErrorSummary,
+		OriginDefault:    b.OriginDefault,
+		RequestedBy:      b.RequestedBy,
+	})
+}

@@ -1,0 +1,70 @@
+// Package imports owns batches and their items: the upload and status
+// endpoints, and the worker that parses files, stages records and delivers
+// them to OmniFlow chunk by chunk.
+package imports
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/dataflow/dataflow/platform/kernel"
+)
+
+// Module registers the imports schema, routes and jobs.
+type Module struct {
+	auth   echo.MiddlewareFunc
+	slots  Slots
+	sender Sender
+	worker *Worker
+	store  *store
+}
+
+// New returns the module. auth authenticates API calls; slots and sender are
+// used by the worker and may be nil for processes that only serve the API.
+func New(auth echo.MiddlewareFunc, slots Slots, sender Sender) *Module {
+	return &Module{auth: auth, slots: slots, sender: sender}
+}
+
+// Name returns "imports".
+func (*Module) Name() string { return "imports" }
+
+// Register adds migrations, routes and, when a sender is set, the worker and
+// the watchdog.
+func (m *Module) Register(k *kernel.Kernel) error {
+	k.AddMigrations(migrations()...)
+
+	m.store = &store{db: k.DB, now: k.Now}
+	h := &handlers{store: m.store, storage: k.Storage, log: k.Log, now: k.Now, maxFileSizeMb: k.Settings.ImportStorage.MaxFileSizeMb}
+	k.AddRoutes(func(e *echo.Echo) {
+		g := e.Group("/imports", m.auth)
+		g.POST("", h.upload)
+		g.GET("/:batchId", h.getBatch)
+	})
+
+	if m.sender == nil || m.slots == nil {
+		return nil
+	}
+
+	s := k.Settings
+	m.worker = &Worker{
+		cfg: WorkerConfig{
+			ID:                DefaultWorkerID(),
+			ChunkSize:         s.ImportBatch.ChunkSize,
+			PollInterval:      s.PollInterval(),
+			LockTimeout:       s.LockTimeoutDuration(),
+			HeartbeatInterval: s.HeartbeatEvery(),
+			Slots:             s.ImportBatch.MaxConcurrentBatches,
+			MaxAttempts:       s.ImportBatch.MaxBatchAttempts,
+			UnavailableDelay:  s.ImportBatch.UnavailableDelay,
+			ShutdownTimeout:   s.ImportBatch.ShutdownTimeout,
+		},
+		store: m.store, slots: m.slots, sender: m.sender, storage: k.Storage, log: k.Log, now: k.Now,
+	}
+	k.AddJobs(m.worker, &Watchdog{
+		slots: m.slots, store: m.store, timeout: s.LockTimeoutDuration(), interval: s.WatchdogEvery(), log: k.Log,
+	})
+
+	return nil
+}
+
+// Worker returns the worker, nil when the module has no sender.
+func (m *Module) Worker() *Worker { return m.worker }

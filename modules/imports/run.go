@@ -1,0 +1,227 @@
+package imports
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/dataflow/dataflow/modules/omniflow"
+)
+
+var (
+	errStopRequested = errors.New("stop requested")
+	errMissingFile   = errors.New("the uploaded file is missing")
+)
+
+// stageBatchSize is the number of records staged per transaction.
+const stageBatchSize = 1000
+
+// batchRun is one claim of a batch.
+type batchRun struct {
+	w         *Worker
+	b         Batch
+	token     int64
+	chunkSize int
+	log       zerolog.Logger
+}
+
+// execute stages the file if needed, then delivers chunk by chunk and sets
+// the final status. stop ending asks it to return between chunks; work
+// ending aborts it.
+func (r *batchRun) execute(stop, work context.Context) error {
+	if r.b.StagedAt == nil {
+		if err := r.stage(work); err != nil {
+			return err
+		}
+	}
+
+	// The records are all in the database now; the file is not needed again.
+	r.w.removeFile(r.b, r.log)
+
+	for {
+		if stop.Err() != nil {
+			return errStopRequested
+		}
+
+		items, index, err := r.w.store.nextChunk(work, r.b.ID, r.chunkSize)
+		if err != nil {
+			return err
+		}
+
+		if len(items) == 0 {
+			return r.finish(work)
+		}
+
+		if err := r.deliver(work, items, index); err != nil {
+			return err
+		}
+	}
+}
+
+// stage parses the whole file and stores every record as a Pending item.
+// It resumes after the records an earlier claim already committed, so a
+// record is never staged twice. Nothing is sent before the whole file has
+// been read, so a syntax error anywhere fails the batch with nothing
+// delivered.
+func (r *batchRun) stage(work context.Context) error {
+	f, err := os.Open(r.b.UploadPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: %s was deleted before its records were read; upload the file again", errMissingFile, r.b.FileName)
+	}
+
+	if err != nil {
+		return fmt.Errorf("opening uploaded file: %w", err)
+	}
+	defer f.Close()
+
+	records, err := newJSONRecords(f)
+	if err != nil {
+		return err
+	}
+
+	origin := ""
+	if r.b.OriginDefault != nil {
+		origin = *r.b.OriginDefault
+	}
+
+	start := time.Now()
+	staged := r.b.StagedRecords
+	pending := make([]Item, 0, stageBatchSize)
+	now := r.w.store.utcNow()
+	for seq := 0; ; seq++ {
+		raw, err := records.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+
+		if err != nil {
+			return err
+		}
+
+		if seq < staged {
+			continue
+		}
+
+		payload, err := applyOriginDefault(raw, origin)
+		if err != nil {
+			return &FileError{Record: seq, Offset: -1, Reason: err.Error()}
+		}
+
+		pending = append(pending, Item{BatchID: r.b.ID, Sequence: seq, PayloadJSON: string(payload), Status: ItemPending, CreatedAt: now})
+		if len(pending) == stageBatchSize {
+			if err := r.w.store.stageItems(work, r.b.ID, r.token, pending, seq+1); err != nil {
+				return err
+			}
+
+			pending = pending[:0]
+		}
+	}
+
+	total := staged
+	if len(pending) > 0 {
+		total = pending[len(pending)-1].Sequence + 1
+		if err := r.w.store.stageItems(work, r.b.ID, r.token, pending, total); err != nil {
+			return err
+		}
+	} else if records.count > total {
+		total = records.count
+	}
+
+	if err := r.w.store.finishStaging(work, r.b.ID, r.token, total); err != nil {
+		return err
+	}
+
+	r.b.TotalRecords = total
+	r.log.Info().Int("records", total).Int64("duration_ms", time.Since(start).Milliseconds()).Msg("worker: staged batch")
+
+	return nil
+}
+
+// deliver sends one chunk and commits its outcome.
+func (r *batchRun) deliver(work context.Context, items []Item, index int) error {
+	chunk := omniflow.Chunk{
+		BatchID: r.b.ID.String(),
+		ChunkID: index + 1,
+		Offset:  int64(items[0].Sequence),
+		Items:   make([]json.RawMessage, len(items)),
+	}
+	if r.b.TraceID != nil {
+		chunk.TraceID = *r.b.TraceID
+	} else {
+		chunk.TraceID = r.b.ID.String()
+	}
+
+	for i, it := range items {
+		chunk.Items[i] = json.RawMessage(it.PayloadJSON)
+	}
+
+	start := time.Now()
+	res, err := r.w.sender.SendChunk(work, chunk)
+	if err != nil {
+		return err
+	}
+
+	outcomes := make([]itemOutcome, len(items))
+	failed := 0
+	for i, it := range items {
+		o := itemOutcome{Sequence: it.Sequence, Status: ItemImported}
+		if i < len(res.Items) {
+			o.LeadID = res.Items[i].LeadID
+			if !res.Items[i].Success {
+				o.Status = ItemError
+				o.Error = res.Items[i].Error
+				failed++
+			}
+		}
+
+		outcomes[i] = o
+	}
+
+	if err := r.w.store.commitChunk(work, r.b.ID, r.token, outcomes); err != nil {
+		return err
+	}
+
+	r.log.Debug().Int("chunk_id", chunk.ChunkID).Int("records", len(items)).Int("failed", failed).
+		Int("attempts", res.Attempts).Int64("duration_ms", time.Since(start).Milliseconds()).Msg("worker: chunk committed")
+
+	if r.w.afterChunk != nil {
+		r.w.afterChunk(r.b.ID, chunk.ChunkID)
+	}
+
+	return nil
+}
+
+// finish sets the final status once no record is pending.
+func (r *batchRun) finish(work context.Context) error {
+	b, err := r.w.store.batch(work, r.b.ID)
+	if err != nil {
+		return err
+	}
+
+	status := StatusCompleted
+	summary := ""
+	if b.FailedRecords > 0 {
+		status = StatusCompletedWithErrors
+		seq, msg, err := r.w.store.firstError(work, b.ID)
+		if err != nil {
+			return err
+		}
+
+		summary = fmt.Sprintf("%d of %d records failed; first failure at record %d: %s", b.FailedRecords, b.TotalRecords, seq, msg)
+	}
+
+	if err := r.w.store.finish(work, b.ID, r.token, status, summary); err != nil {
+		return err
+	}
+
+	r.log.Info().Str("status", status).Int("total", b.TotalRecords).Int("failed", b.FailedRecords).
+		Int("skipped", b.SkippedRecords).Msg("worker: batch finished")
+
+	return nil
+}

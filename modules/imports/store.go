@@ -1,0 +1,342 @@
+package imports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/dataflow/dataflow/platform/database"
+)
+
+// ErrBatchNotFound is returned when no batch of the client has the id.
+var ErrBatchNotFound = errors.New("batch not found")
+
+// ErrLeaseLost is returned when a write finds another lease token on the
+// batch: another worker took it over, and this one must stop.
+var ErrLeaseLost = errors.New("batch lease lost")
+
+// store holds the SQL of batches and items. Every write of a worker is
+// conditional on the lease token it claimed the batch with.
+type store struct {
+	db  *database.DB
+	now func() time.Time
+}
+
+func (s *store) utcNow() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+func (s *store) createBatch(ctx context.Context, b *Batch) error {
+	if err := s.db.WithContext(ctx).Create(b).Error; err != nil {
+		return fmt.Errorf("creating batch: %w", err)
+	}
+
+	return nil
+}
+
+func (s *store) batchForClient(ctx context.Context, id, clientID database.UUID) (Batch, error) {
+	var b Batch
+	err := s.db.WithContext(ctx).Where(s.db.Render("{Id} = ? AND {ClientId} = ?"), id, clientID).Take(&b).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Batch{}, ErrBatchNotFound
+	}
+
+	if err != nil {
+		return Batch{}, fmt.Errorf("loading batch: %w", err)
+	}
+
+	return b, nil
+}
+
+func (s *store) batch(ctx context.Context, id database.UUID) (Batch, error) {
+	var b Batch
+	err := s.db.WithContext(ctx).Where(s.db.Render("{Id} = ?"), id).Take(&b).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Batch{}, ErrBatchNotFound
+	}
+
+	if err != nil {
+		return Batch{}, fmt.Errorf("loading batch: %w", err)
+	}
+
+	return b, nil
+}
+
+// candidates returns batches ready to run, oldest first: Pending ones and
+// Scheduled ones whose time has come, not paused until later.
+func (s *store) candidates(ctx context.Context, limit int) ([]Batch, error) {
+	now := s.utcNow()
+
+	var out []Batch
+	err := s.db.WithContext(ctx).
+		Where(s.db.Render("({Status} = ? OR ({Status} = ? AND ({ScheduledFor} IS NULL OR {ScheduledFor} <= ?))) AND ({NextAttemptAt} IS NULL OR {NextAttemptAt} <= ?)"),
+			StatusPending, StatusScheduled, now, now).
+		Order(s.db.Render("{CreatedAt}")).Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("looking for batches to process: %w", err)
+	}
+
+	return out, nil
+}
+
+// claim moves a batch to Processing under a new lease token. It returns
+// false when another worker claimed it first.
+func (s *store) claim(ctx context.Context, b Batch, workerID string, chunkSize int) (int64, bool, error) {
+	now := s.utcNow()
+	token := b.LeaseToken + 1
+	size := chunkSize
+	if b.ChunkSize != nil && *b.ChunkSize > 0 {
+		size = *b.ChunkSize
+	}
+
+	res := s.db.WithContext(ctx).Exec(s.db.Render(
+		"UPDATE {ImportBatches} SET {Status} = ?, {LeaseToken} = ?, {WorkerId} = ?, {HeartbeatAt} = ?, "+
+			"{StartedAt} = COALESCE({StartedAt}, ?), {AttemptCount} = {AttemptCount} + 1, {ChunkSize} = ?, {NextAttemptAt} = NULL "+
+			"WHERE {Id} = ? AND {LeaseToken} = ? AND {Status} IN (?, ?)"),
+		StatusProcessing, token, workerID, now, now, size, b.ID, b.LeaseToken, StatusPending, StatusScheduled)
+	if res.Error != nil {
+		return 0, false, fmt.Errorf("claiming batch: %w", res.Error)
+	}
+
+	return token, res.RowsAffected == 1, nil
+}
+
+// guardedUpdate runs an UPDATE of the batch row conditional on the lease;
+// zero rows means the lease is gone.
+func guardedUpdate(tx *gorm.DB, d database.Dialect, id database.UUID, token int64, set string, args ...any) error {
+	args = append(args, id, token, StatusProcessing)
+	res := tx.Exec(d.Render("UPDATE {ImportBatches} SET "+set+" WHERE {Id} = ? AND {LeaseToken} = ? AND {Status} = ?"), args...)
+	if res.Error != nil {
+		return fmt.Errorf("updating batch: %w", res.Error)
+	}
+
+	if res.RowsAffected != 1 {
+		return ErrLeaseLost
+	}
+
+	return nil
+}
+
+func (s *store) heartbeat(ctx context.Context, id database.UUID, token int64) error {
+	return guardedUpdate(s.db.WithContext(ctx), s.db.Dialect, id, token, "{HeartbeatAt} = ?", s.utcNow())
+}
+
+// stageItems inserts records and advances StagedRecords in one transaction.
+func (s *store) stageItems(ctx context.Context, id database.UUID, token int64, items []Item, stagedAfter int) error {
+	insertBatch := 1000
+	if s.db.Dialect.Provider == database.SQLServer {
+		// SQL Server takes at most 2,100 parameters per statement.
+		insertBatch = 300
+	}
+
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := guardedUpdate(tx, s.db.Dialect, id, token, "{StagedRecords} = ?, {HeartbeatAt} = ?", stagedAfter, s.utcNow()); err != nil {
+			return err
+		}
+
+		if err := tx.CreateInBatches(items, insertBatch).Error; err != nil {
+			return fmt.Errorf("staging records: %w", err)
+		}
+
+		return nil
+	})
+}
+
+func (s *store) finishStaging(ctx context.Context, id database.UUID, token int64, total int) error {
+	return guardedUpdate(s.db.WithContext(ctx), s.db.Dialect, id, token,
+		"{StagedRecords} = ?, {TotalRecords} = ?, {StagedAt} = ?", total, total, s.utcNow())
+}
+
+// nextChunk returns the pending items of the first chunk that still has
+// any, and the chunk's 0-based index. Chunk boundaries are multiples of the
+// batch's fixed chunk size.
+func (s *store) nextChunk(ctx context.Context, id database.UUID, chunkSize int) ([]Item, int, error) {
+	var first *int
+	err := s.db.WithContext(ctx).Raw(s.db.Render(
+		"SELECT MIN({Sequence}) FROM {ImportItems} WHERE {BatchId} = ? AND {Status} = ?"), id, ItemPending).Scan(&first).Error
+	if err != nil {
+		return nil, 0, fmt.Errorf("finding the next chunk: %w", err)
+	}
+
+	if first == nil {
+		return nil, 0, nil
+	}
+
+	index := *first / chunkSize
+	var items []Item
+	err = s.db.WithContext(ctx).
+		Where(s.db.Render("{BatchId} = ? AND {Sequence} >= ? AND {Sequence} < ? AND {Status} = ?"), id, index*chunkSize, (index+1)*chunkSize, ItemPending).
+		Order(s.db.Render("{Sequence}")).Find(&items).Error
+	if err != nil {
+		return nil, 0, fmt.Errorf("loading chunk %d: %w", index+1, err)
+	}
+
+	return items, index, nil
+}
+
+// itemOutcome is the result of one delivered record.
+type itemOutcome struct {
+	Sequence int
+	Status   string
+	LeadID   string
+	Error    string
+}
+
+// commitChunk stores every record's outcome and the batch counters in one
+// transaction, conditional on the lease.
+func (s *store) commitChunk(ctx context.Context, id database.UUID, token int64, outcomes []itemOutcome) error {
+	d := s.db.Dialect
+	failed := 0
+	for _, o := range outcomes {
+		if o.Status == ItemError {
+			failed++
+		}
+	}
+
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := guardedUpdate(tx, d, id, token,
+			"{ProcessedRecords} = {ProcessedRecords} + ?, {FailedRecords} = {FailedRecords} + ?, {HeartbeatAt} = ?",
+			len(outcomes), failed, s.utcNow())
+		if err != nil {
+			return err
+		}
+
+		return updateOutcomes(tx, d, id, outcomes)
+	})
+}
+
+// updateOutcomes writes item outcomes: runs of imported records without a
+// lead id as one range UPDATE each, the rest one row at a time.
+func updateOutcomes(tx *gorm.DB, d database.Dialect, id database.UUID, outcomes []itemOutcome) error {
+	rangeSQL := d.Render("UPDATE {ImportItems} SET {Status} = ? WHERE {BatchId} = ? AND {Sequence} >= ? AND {Sequence} <= ?")
+	rowSQL := d.Render("UPDATE {ImportItems} SET {Status} = ?, {LeadId} = ?, {ErrorMessage} = ? WHERE {BatchId} = ? AND {Sequence} = ?")
+
+	for i := 0; i < len(outcomes); {
+		o := outcomes[i]
+		if o.Status == ItemImported && o.LeadID == "" {
+			j := i
+			for j+1 < len(outcomes) && outcomes[j+1].Status == ItemImported && outcomes[j+1].LeadID == "" &&
+				outcomes[j+1].Sequence == outcomes[j].Sequence+1 {
+				j++
+			}
+
+			if err := tx.Exec(rangeSQL, ItemImported, id, o.Sequence, outcomes[j].Sequence).Error; err != nil {
+				return fmt.Errorf("storing record outcomes: %w", err)
+			}
+
+			i = j + 1
+
+			continue
+		}
+
+		if err := tx.Exec(rowSQL, o.Status, nullable(o.LeadID), nullable(truncate(o.Error, 2000)), id, o.Sequence).Error; err != nil {
+			return fmt.Errorf("storing record outcome: %w", err)
+		}
+
+		i++
+	}
+
+	return nil
+}
+
+// finish sets the final status. The lease check makes sure only the holder
+// ends the batch.
+func (s *store) finish(ctx context.Context, id database.UUID, token int64, status, summary string) error {
+	return guardedUpdate(s.db.WithContext(ctx), s.db.Dialect, id, token,
+		"{Status} = ?, {CompletedAt} = ?, {ErrorSummary} = ?, {WorkerId} = NULL",
+		status, s.utcNow(), nullable(truncate(summary, 4000)))
+}
+
+// failStaging ends a batch whose file cannot be read: it removes what was
+// staged so nothing of it is delivered, and sets Failed.
+func (s *store) failStaging(ctx context.Context, id database.UUID, token int64, summary string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := guardedUpdate(tx, s.db.Dialect, id, token,
+			"{Status} = ?, {CompletedAt} = ?, {ErrorSummary} = ?, {WorkerId} = NULL, {StagedRecords} = 0, {TotalRecords} = 0",
+			StatusFailed, s.utcNow(), truncate(summary, 4000))
+		if err != nil {
+			return err
+		}
+
+		return tx.Exec(s.db.Render("DELETE FROM {ImportItems} WHERE {BatchId} = ?"), id).Error
+	})
+}
+
+// release puts a batch back to Pending for a later claim. refund gives the
+// attempt back (a clean stop, an OmniFlow outage); pause delays the next
+// claim.
+func (s *store) release(ctx context.Context, id database.UUID, token int64, refund bool, pauseUntil *time.Time) error {
+	set := "{Status} = ?, {WorkerId} = NULL, {LeaseToken} = {LeaseToken} + 1, {NextAttemptAt} = ?"
+	if refund {
+		set += ", {AttemptCount} = {AttemptCount} - 1"
+	}
+
+	if pauseUntil != nil {
+		set += ", {PauseCount} = {PauseCount} + 1"
+	}
+
+	return guardedUpdate(s.db.WithContext(ctx), s.db.Dialect, id, token, set, StatusPending, pauseUntil)
+}
+
+// recoverStale puts back every Processing batch whose heartbeat is older
+// than cutoff. The token bump fences off the worker that lost it.
+func (s *store) recoverStale(ctx context.Context, cutoff time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Exec(s.db.Render(
+		"UPDATE {ImportBatches} SET {Status} = ?, {WorkerId} = NULL, {LeaseToken} = {LeaseToken} + 1 "+
+			"WHERE {Status} = ? AND ({HeartbeatAt} < ? OR ({HeartbeatAt} IS NULL AND ({StartedAt} IS NULL OR {StartedAt} < ?)))"),
+		StatusPending, StatusProcessing, cutoff, cutoff)
+	if res.Error != nil {
+		return 0, fmt.Errorf("recovering stale batches: %w", res.Error)
+	}
+
+	return res.RowsAffected, nil
+}
+
+// failExhausted ends a batch that used up its attempts.
+func (s *store) failExhausted(ctx context.Context, b Batch, token int64, maxAttempts int) error {
+	summary := fmt.Sprintf("the batch was claimed %d times without finishing (ImportBatch:MaxBatchAttempts=%d); %d of %d records were processed",
+		b.AttemptCount, maxAttempts, b.ProcessedRecords, b.TotalRecords)
+
+	return s.finish(ctx, b.ID, token, StatusFailed, summary)
+}
+
+func (s *store) firstError(ctx context.Context, id database.UUID) (int, string, error) {
+	var row struct {
+		Sequence     int
+		ErrorMessage *string
+	}
+
+	err := s.db.WithContext(ctx).Model(&Item{}).Select(s.db.Render("{Sequence}, {ErrorMessage}")).
+		Where(s.db.Render("{BatchId} = ? AND {Status} = ?"), id, ItemError).Order(s.db.Render("{Sequence}")).Limit(1).Scan(&row).Error
+	if err != nil {
+		return 0, "", fmt.Errorf("loading the first failed record: %w", err)
+	}
+
+	if row.ErrorMessage == nil {
+		return row.Sequence, "", nil
+	}
+
+	return row.Sequence, *row.ErrorMessage, nil
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+
+	return &s
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+
+	return s[:n]
+}

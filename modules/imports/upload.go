@@ -1,0 +1,294 @@
+package imports
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/dataflow/dataflow/modules/clients"
+	"github.com/dataflow/dataflow/platform/database"
+	"github.com/dataflow/dataflow/platform/httpserver"
+	"github.com/dataflow/dataflow/platform/storage"
+)
+
+// maxFieldBytes bounds each text field of the upload form.
+const maxFieldBytes = 64 << 10
+
+// uploadForm is the multipart form of POST /imports, minus the file.
+type uploadForm struct {
+	FileName      string
+	ContentType   string
+	OriginDefault string
+	RequestedBy   string
+	Metadata      string
+}
+
+func (f *uploadForm) set(name, value string) {
+	switch name {
+	case "fileName":
+		f.FileName = value
+	case "contentType":
+		f.ContentType = value
+	case "originDefault":
+		f.OriginDefault = value
+	case "requestedBy":
+		f.RequestedBy = value
+	case "metadata":
+		f.Metadata = value
+	}
+}
+
+func (f *uploadForm) validate() error {
+	for _, field := range []struct {
+		name  string
+		value string
+		max   int
+	}{{"fileName", f.FileName, 260}, {"originDefault", f.OriginDefault, 120}, {"requestedBy", f.RequestedBy, 120}} {
+		if utf8.RuneCountInString(field.value) > field.max {
+			return errFieldTooLong.With("field", field.name).With("maxLength", field.max)
+		}
+	}
+
+	if strings.TrimSpace(f.Metadata) != "" && !json.Valid([]byte(f.Metadata)) {
+		return errInvalidMetadata
+	}
+
+	return nil
+}
+
+// uploadResponse is the 202 body of POST /imports.
+type uploadResponse struct {
+	BatchID        string  `json:"batchId"`
+	Status         string  `json:"status"`
+	PolicyDecision string  `json:"policyDecision"`
+	ScheduledFor   *string `json:"scheduledFor"`
+	Location       string  `json:"location"`
+}
+
+// upload streams the file to storage while hashing it, then records the
+// batch. The file is never held in memory.
+func (h *handlers) upload(c echo.Context) error {
+	id, _ := clients.IdentityFrom(c)
+	req := c.Request()
+
+	mediaType, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if err != nil || mediaType != "multipart/form-data" {
+		return errNotMultipart
+	}
+
+	maxBytes := h.maxFileSizeMb << 20
+	req.Body = http.MaxBytesReader(c.Response(), req.Body, maxBytes+1<<20)
+
+	reader, err := req.MultipartReader()
+	if err != nil {
+		return errNotMultipart.WithCause(err)
+	}
+
+	batchID := database.NewUUID()
+	form, saved, err := h.readForm(reader, batchID, maxBytes)
+	if err != nil {
+		_ = h.storage.RemoveBatch(batchID.String())
+
+		return err
+	}
+
+	batch, err := h.newBatch(id, batchID, form, saved, req)
+	if err == nil {
+		err = h.store.createBatch(req.Context(), &batch)
+		if err != nil {
+			err = httpserver.ErrUnavailable.WithCause(err)
+		}
+	}
+
+	if err != nil {
+		_ = h.storage.RemoveBatch(batchID.String())
+
+		return err
+	}
+
+	location := "/imports/" + batch.ID.String()
+	c.Response().Header().Set(echo.HeaderLocation, location)
+	h.log.Info().Str("batch_id", batch.ID.String()).Str("client_id", id.ClientIdentifier).
+		Int64("size_bytes", batch.FileSizeBytes).Str("file_type", batch.FileType).Msg("api: batch accepted")
+
+	return c.JSON(http.StatusAccepted, uploadResponse{
+		BatchID: batch.ID.String(), Status: batch.Status, PolicyDecision: batch.PolicyDecision, Location: location,
+	})
+}
+
+// readForm reads every part: text fields into the form, the file part into
+// storage. Fields may come before or after the file.
+func (h *handlers) readForm(reader *multipart.Reader, batchID database.UUID, maxBytes int64) (uploadForm, *storage.SavedFile, error) {
+	var form uploadForm
+	var saved *storage.SavedFile
+	var partFileName string
+	for {
+		part, err := reader.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+
+		if err != nil {
+			return form, nil, classifyBodyError(err)
+		}
+
+		name := part.FormName()
+		if name == "file" && saved == nil {
+			partFileName = part.FileName()
+			file, err := h.storage.Save(batchID.String(), nameOr(partFileName, "upload.json"), part, maxBytes)
+			if errors.Is(err, storage.ErrTooLarge) {
+				return form, nil, errTooLarge.With("maxFileSizeMb", h.maxFileSizeMb)
+			}
+
+			if err != nil {
+				return form, nil, classifyBodyError(err)
+			}
+
+			saved = &file
+
+			continue
+		}
+
+		value, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+		if err != nil {
+			return form, nil, classifyBodyError(err)
+		}
+
+		if len(value) > maxFieldBytes {
+			return form, nil, errFieldTooLong.With("field", name).With("maxLength", maxFieldBytes)
+		}
+
+		form.set(name, string(value))
+	}
+
+	if saved == nil {
+		return form, nil, errMissingFileField
+	}
+
+	if form.FileName == "" {
+		form.FileName = partFileName
+	}
+
+	if err := form.validate(); err != nil {
+		return form, nil, err
+	}
+
+	return form, saved, nil
+}
+
+// classifyBodyError maps a failure to read the request body to an API error.
+func classifyBodyError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errTooLarge.WithCause(err)
+	}
+
+	return errUploadInterrupted.WithCause(err)
+}
+
+func nameOr(name, fallback string) string {
+	if strings.TrimSpace(name) == "" {
+		return fallback
+	}
+
+	return name
+}
+
+var traceParent = regexp.MustCompile(`^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$`)
+
+// newBatch checks the stored file and builds the batch row.
+func (h *handlers) newBatch(id clients.Identity, batchID database.UUID, form uploadForm, saved *storage.SavedFile, req *http.Request) (Batch, error) {
+	if saved.SizeBytes == 0 {
+		return Batch{}, errEmptyFile
+	}
+
+	fileType, err := detectFileType(form, saved)
+	if err != nil {
+		return Batch{}, err
+	}
+
+	clientID, err := database.ParseUUID(id.ClientID)
+	if err != nil {
+		return Batch{}, fmt.Errorf("parsing client id: %w", err)
+	}
+
+	b := Batch{
+		ID:             batchID,
+		ClientID:       clientID,
+		Status:         StatusPending,
+		FileType:       fileType,
+		FileName:       truncate(storage.SafeName(nameOr(form.FileName, saved.Name)), 260),
+		FileSizeBytes:  saved.SizeBytes,
+		Checksum:       saved.SHA256,
+		UploadPath:     saved.Path,
+		PolicyDecision: DecisionImmediate,
+		OriginDefault:  nullable(strings.TrimSpace(form.OriginDefault)),
+		RequestedBy:    nullable(strings.TrimSpace(form.RequestedBy)),
+		MetadataJSON:   nullable(strings.TrimSpace(form.Metadata)),
+		CreatedAt:      h.now().UTC(),
+	}
+
+	if m := traceParent.FindStringSubmatch(strings.TrimSpace(req.Header.Get("traceparent"))); m != nil {
+		b.TraceID = &m[1]
+	}
+
+	return b, nil
+}
+
+// detectFileType decides the file type from the name, the declared content
+// type and the first bytes. Only JSON is processed so far.
+func detectFileType(form uploadForm, saved *storage.SavedFile) (string, error) {
+	ext := strings.ToLower(filepath.Ext(nameOr(form.FileName, saved.Name)))
+	contentType := strings.ToLower(strings.TrimSpace(form.ContentType))
+	switch {
+	case ext == ".json" || strings.Contains(contentType, "json") && !strings.Contains(contentType, "ndjson"):
+	case ext == "" || ext == ".txt" || contentType == "" || contentType == "application/octet-stream" || contentType == "text/plain":
+		// No usable name or type: the content decides below.
+	default:
+		return "", errUnsupportedType.With("fileName", storage.SafeName(nameOr(form.FileName, saved.Name)))
+	}
+
+	first, err := firstContentByte(saved.Path)
+	if err != nil {
+		return "", err
+	}
+
+	if first != '[' && first != '{' {
+		return "", errInvalidJSONFile
+	}
+
+	return FileTypeJSON, nil
+}
+
+// firstContentByte returns the first byte after a UTF-8 BOM and whitespace.
+func firstContentByte(path string) (byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("reading stored upload: %w", err)
+	}
+	defer f.Close()
+
+	br := bufio.NewReader(io.LimitReader(f, 1<<20))
+	if head, _ := br.Peek(3); string(head) == string(utf8BOM) {
+		_, _ = br.Discard(3)
+	}
+
+	b, _, err := firstByte(br)
+	if err != nil {
+		return 0, errEmptyFile
+	}
+
+	return b, nil
+}

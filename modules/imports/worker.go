@@ -1,0 +1,393 @@
+package imports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/dataflow/dataflow/modules/locking"
+	"github.com/dataflow/dataflow/modules/omniflow"
+	"github.com/dataflow/dataflow/platform/database"
+	"github.com/dataflow/dataflow/platform/storage"
+)
+
+// Sender delivers one chunk to OmniFlow.
+type Sender interface {
+	SendChunk(ctx context.Context, chunk omniflow.Chunk) (omniflow.Result, error)
+}
+
+// Slots hands out processing slots.
+type Slots interface {
+	Ensure(ctx context.Context, count int) error
+	Acquire(ctx context.Context, count int, holder string) (locking.Lease, error)
+	Assign(ctx context.Context, lease locking.Lease, batchID database.UUID) error
+	Heartbeat(ctx context.Context, lease locking.Lease) error
+	Release(ctx context.Context, lease locking.Lease) error
+	ExpireStale(ctx context.Context, timeout time.Duration) ([]locking.ExpiredSlot, error)
+}
+
+// WorkerConfig tunes the worker; zero values take the defaults in brackets.
+type WorkerConfig struct {
+	// ID names this worker in BatchLocks and logs (host name and pid).
+	ID string
+	// ChunkSize is the number of records per OmniFlow request for batches
+	// claimed for the first time [100].
+	ChunkSize int
+	// PollInterval is the pause when there is nothing to do [30s].
+	PollInterval time.Duration
+	// LockTimeout is the heartbeat age after which a slot is abandoned [30m].
+	LockTimeout time.Duration
+	// HeartbeatInterval is how often the holder renews its slot [LockTimeout/3].
+	HeartbeatInterval time.Duration
+	// Slots is the number of processing slots [1].
+	Slots int
+	// MaxAttempts is the number of claims a batch gets [5].
+	MaxAttempts int
+	// UnavailableDelay is the first pause after OmniFlow stayed unavailable;
+	// it doubles with each pause of the batch, up to 30 minutes [1m].
+	UnavailableDelay time.Duration
+	// ShutdownTimeout bounds how long a stop waits for the chunk in flight [30s].
+	ShutdownTimeout time.Duration
+}
+
+// Worker claims batches and processes them chunk by chunk.
+type Worker struct {
+	cfg     WorkerConfig
+	store   *store
+	slots   Slots
+	sender  Sender
+	storage *storage.Store
+	log     zerolog.Logger
+	now     func() time.Time
+	// afterChunk, when set by tests, runs after each committed chunk.
+	afterChunk func(batchID database.UUID, chunkID int)
+}
+
+// Name returns "import-worker".
+func (w *Worker) Name() string { return "import-worker" }
+
+// Run polls for work until ctx ends. When ctx ends during a batch, the chunk
+// in flight finishes and commits (bounded by ShutdownTimeout), then the
+// batch goes back to Pending and the slot is freed.
+func (w *Worker) Run(ctx context.Context) error {
+	w.log.Info().Str("worker_id", w.cfg.ID).Int("chunk_size", w.cfg.ChunkSize).Int("slots", w.cfg.Slots).
+		Dur("poll_interval", w.cfg.PollInterval).Dur("lock_timeout", w.cfg.LockTimeout).
+		Int("max_attempts", w.cfg.MaxAttempts).Msg("worker started")
+
+	if err := w.slots.Ensure(ctx, w.cfg.Slots); err != nil {
+		return err
+	}
+
+	for {
+		worked, err := w.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			w.log.Error().Err(err).Str("worker_id", w.cfg.ID).Msg("worker: processing pass failed")
+		}
+
+		if ctx.Err() != nil {
+			w.log.Info().Str("worker_id", w.cfg.ID).Msg("worker stopped")
+
+			return nil
+		}
+
+		if worked && err == nil {
+			continue
+		}
+
+		if !worked {
+			w.log.Debug().Msg("worker: nothing to do")
+		}
+
+		select {
+		case <-ctx.Done():
+		case <-time.After(w.cfg.PollInterval):
+		}
+	}
+}
+
+// RunOnce claims and processes at most one batch. It reports whether it
+// found one.
+func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
+	candidates, err := w.store.candidates(ctx, 10)
+	if err != nil || len(candidates) == 0 {
+		return false, err
+	}
+
+	lease, err := w.slots.Acquire(ctx, w.cfg.Slots, w.cfg.ID)
+	if errors.Is(err, locking.ErrNoFreeSlot) {
+		return false, nil
+	}
+
+	if err != nil {
+		return false, err
+	}
+
+	for _, b := range candidates {
+		token, ok, err := w.store.claim(ctx, b, w.cfg.ID, w.cfg.ChunkSize)
+		if err != nil {
+			w.releaseSlot(lease)
+
+			return false, err
+		}
+
+		if !ok {
+			continue
+		}
+
+		b, err = w.store.batch(ctx, b.ID)
+		if err != nil {
+			w.releaseSlot(lease)
+
+			return true, err
+		}
+
+		if err := w.slots.Assign(ctx, lease, b.ID); err != nil {
+			w.releaseSlot(lease)
+
+			return true, err
+		}
+
+		w.process(ctx, b, token, lease)
+
+		return true, nil
+	}
+
+	w.releaseSlot(lease)
+
+	return false, nil
+}
+
+func (w *Worker) releaseSlot(lease locking.Lease) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	if err := w.slots.Release(ctx, lease); err != nil {
+		w.log.Warn().Err(err).Int("slot", lease.Slot).Msg("worker: releasing slot failed")
+	}
+}
+
+// process runs one claimed batch to its end, or until it is paused, stopped
+// or taken away.
+func (w *Worker) process(ctx context.Context, b Batch, token int64, lease locking.Lease) {
+	log := w.log.With().Str("batch_id", b.ID.String()).Str("client_id", b.ClientID.String()).
+		Str("worker_id", w.cfg.ID).Int("slot", lease.Slot).Int("attempt", b.AttemptCount).Logger()
+	log.Info().Msg("worker: claimed batch")
+
+	// work is cancelled when the lease is lost, or ShutdownTimeout after a
+	// stop was requested; ctx itself ending only asks to stop between chunks.
+	work, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelWork(nil)
+
+	stopWatch := make(chan struct{})
+	defer close(stopWatch)
+	go w.watchShutdown(ctx, stopWatch, cancelWork)
+	go w.keepAlive(work, b.ID, token, lease, cancelWork, log)
+
+	defer w.releaseSlot(lease)
+
+	if b.AttemptCount > w.cfg.MaxAttempts {
+		if err := w.store.failExhausted(work, b, token, w.cfg.MaxAttempts); err != nil {
+			log.Error().Err(err).Msg("worker: failing exhausted batch failed")
+
+			return
+		}
+
+		log.Warn().Int("max_attempts", w.cfg.MaxAttempts).Msg("worker: batch ran out of attempts")
+		w.removeFile(b, log)
+
+		return
+	}
+
+	run := &batchRun{w: w, b: b, token: token, log: log, chunkSize: *b.ChunkSize}
+	err := run.execute(ctx, work)
+	w.afterRun(ctx, work, run, err, log)
+}
+
+// afterRun turns how a run ended into the batch's next state.
+func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, log zerolog.Logger) {
+	var fileErr *FileError
+	switch {
+	case err == nil:
+		return
+	case errors.Is(err, ErrLeaseLost), errors.Is(context.Cause(work), ErrLeaseLost):
+		log.Warn().Msg("worker: lease lost, another worker owns the batch now; stopping")
+	case errors.As(err, &fileErr):
+		if ferr := w.store.failStaging(work, run.b.ID, run.token, fileErr.Error()); ferr != nil {
+			log.Error().Err(ferr).Msg("worker: failing batch failed")
+
+			return
+		}
+
+		log.Info().Int64("offset", fileErr.Offset).Int("record", fileErr.Record).Msg("worker: batch failed, the file is invalid")
+		w.removeFile(run.b, log)
+	case errors.Is(err, omniflow.ErrUnavailable):
+		delay := min(w.cfg.UnavailableDelay<<min(run.b.PauseCount, 10), 30*time.Minute)
+		delay += time.Duration(rand.Int64N(int64(delay)/10 + 1))
+		until := w.now().UTC().Add(delay)
+		if rerr := w.store.release(work, run.b.ID, run.token, true, &until); rerr != nil {
+			log.Error().Err(rerr).Msg("worker: pausing batch failed")
+
+			return
+		}
+
+		log.Warn().Err(err).Dur("pause", delay).Msg("worker: omniflow unavailable, batch paused")
+	case errors.Is(err, errMissingFile):
+		if ferr := w.store.failStaging(work, run.b.ID, run.token, err.Error()); ferr != nil {
+			log.Error().Err(ferr).Msg("worker: failing batch failed")
+
+			return
+		}
+
+		log.Error().Err(err).Msg("worker: batch failed")
+	case stop.Err() != nil && work.Err() == nil, errors.Is(err, errStopRequested):
+		if rerr := w.store.release(work, run.b.ID, run.token, true, nil); rerr != nil {
+			log.Error().Err(rerr).Msg("worker: releasing batch on stop failed")
+
+			return
+		}
+
+		log.Info().Msg("worker: stop requested, batch released for another worker")
+	default:
+		// A database or file system error: leave the batch Processing. The
+		// watchdog puts it back once the heartbeat is old, and the attempt
+		// counts.
+		log.Error().Err(err).Msg("worker: processing failed; the batch will be resumed")
+	}
+}
+
+// watchShutdown cancels work ShutdownTimeout after stop ends.
+func (w *Worker) watchShutdown(stop context.Context, done <-chan struct{}, cancel context.CancelCauseFunc) {
+	select {
+	case <-done:
+		return
+	case <-stop.Done():
+	}
+
+	select {
+	case <-done:
+	case <-time.After(w.cfg.ShutdownTimeout):
+		cancel(errors.New("shutdown timeout passed"))
+	}
+}
+
+// keepAlive renews the slot and the batch heartbeat. It cancels work when
+// either lease is gone, or when no renewal succeeded for a whole lock
+// timeout (the watchdog may have freed the slot by then).
+func (w *Worker) keepAlive(work context.Context, batchID database.UUID, token int64, lease locking.Lease,
+	cancel context.CancelCauseFunc, log zerolog.Logger,
+) {
+	ticker := time.NewTicker(w.cfg.HeartbeatInterval)
+	defer ticker.Stop()
+
+	lastRenewed := time.Now()
+	for {
+		select {
+		case <-work.Done():
+			return
+		case <-ticker.C:
+		}
+
+		err := w.slots.Heartbeat(work, lease)
+		if err == nil {
+			err = w.store.heartbeat(work, batchID, token)
+		}
+
+		switch {
+		case err == nil:
+			lastRenewed = time.Now()
+		case errors.Is(err, locking.ErrLeaseLost), errors.Is(err, ErrLeaseLost):
+			cancel(ErrLeaseLost)
+
+			return
+		case time.Since(lastRenewed) > w.cfg.LockTimeout:
+			log.Error().Err(err).Msg("worker: heartbeat failed for a whole lock timeout; giving up the batch")
+			cancel(ErrLeaseLost)
+
+			return
+		default:
+			log.Warn().Err(err).Msg("worker: heartbeat failed, retrying")
+		}
+	}
+}
+
+func (w *Worker) removeFile(b Batch, log zerolog.Logger) {
+	if b.UploadPath == "" {
+		return
+	}
+
+	if err := w.storage.RemoveFile(b.UploadPath); err != nil {
+		log.Warn().Err(err).Msg("worker: removing uploaded file failed")
+	}
+}
+
+// Watchdog frees abandoned slots and puts their batches back.
+type Watchdog struct {
+	slots    Slots
+	store    *store
+	timeout  time.Duration
+	interval time.Duration
+	log      zerolog.Logger
+}
+
+// Name returns "watchdog".
+func (*Watchdog) Name() string { return "watchdog" }
+
+// Run checks every interval until ctx ends.
+func (wd *Watchdog) Run(ctx context.Context) error {
+	ticker := time.NewTicker(wd.interval)
+	defer ticker.Stop()
+
+	for {
+		if _, err := wd.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			wd.log.Error().Err(err).Msg("watchdog: pass failed")
+		}
+
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// RunOnce frees expired slots and recovers stale batches; it returns how
+// many batches went back to Pending.
+func (wd *Watchdog) RunOnce(ctx context.Context) (int64, error) {
+	expired, err := wd.slots.ExpireStale(ctx, wd.timeout)
+	for _, e := range expired {
+		batch := ""
+		if e.BatchID != nil {
+			batch = e.BatchID.String()
+		}
+
+		wd.log.Warn().Int("slot", e.Slot).Str("batch_id", batch).Str("worker_id", e.Holder).
+			Msg("watchdog: freed a slot whose heartbeat expired")
+	}
+
+	if err != nil {
+		return 0, err
+	}
+
+	cutoff := wd.store.utcNow().Add(-wd.timeout)
+	n, err := wd.store.recoverStale(ctx, cutoff)
+	if n > 0 {
+		wd.log.Warn().Int64("batches", n).Msg("watchdog: put stale batches back to be resumed")
+	}
+
+	return n, err
+}
+
+// DefaultWorkerID names a worker after its host and process.
+func DefaultWorkerID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}

@@ -1,0 +1,51 @@
+package config
+
+import "time"
+
+// Defaults returns the built-in settings that Load starts from before it reads
+// any file, environment variable or override. Each call returns a new value.
+func Defaults() *Settings {
+	return &Settings{
+		Environment: "Production",
+		Urls:        "http://0.0.0.0:5000",
+		Database: Database{
+			MaxOpenConns: 10,
+		},
+		ImportBatch: ImportBatch{
+			ChunkSize:            100,
+			PollIntervalSeconds:  30,
+			LockTimeoutMinutes:   30,
+			MaxRetries:           3,
+			MaxConcurrentBatches: 1,
+			MaxBatchAttempts:     5,
+			UnavailableDelay:     time.Minute,
+			ShutdownTimeout:      30 * time.Second,
+			WatchdogInterval:     5 * time.Minute,
+		},
+		ImportStorage: ImportStorage{
+			BasePath:      "./data/uploads",
+			MaxFileSizeMb: 100,
+		},
+		OmniFlow: OmniFlow{
+			ImportPath:     "/api/leads/import",
+			TimeoutSeconds: 30,
+			RetryBaseDelay: time.Second,
+		},
+		RateLimit: RateLimit{
+			RequestsPerMinute: 30,
+		},
+		SensitiveData: SensitiveData{
+			RedactPayloadOnSuccess: true,
+			RedactPayloadOnFailure: false,
+			IncludePayloadHash:     true,
+		},
+		DataRetention: DataRetention{
+			Enabled:       false,
+			RetentionDays: 30,
+		},
+		Logging: Logging{
+			LogLevel: LogLevel{Default: "Information"},
+			Format:   "json",
+		},
+	}
+}

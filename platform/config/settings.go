@@ -1,0 +1,163 @@
+// Package config loads DataFlow's settings the way the .NET services did:
+// built-in defaults, appsettings.json, appsettings.{Environment}.json,
+// environment variables in the Section__Key form, then command-line flags.
+// Keys are case-insensitive.
+package config
+
+import "time"
+
+// Settings is the effective configuration of one dataflow process. Field tags
+// give the lower-cased koanf path; `secret:"true"` marks values that are
+// masked whenever the configuration is printed or logged, and `secret:"dsn"`
+// marks connection strings and URLs of which only the password is masked.
+type Settings struct {
+	// Environment is the name from DATAFLOW_ENVIRONMENT, DOTNET_ENVIRONMENT or
+	// ASPNETCORE_ENVIRONMENT (default Production). It selects
+	// appsettings.{Environment}.json.
+	Environment string `koanf:"environment"`
+
+	// Urls is the API listen address list, as ASP.NET Core reads it
+	// (`Urls` or ASPNETCORE_URLS, separated by `;`). Default http://0.0.0.0:5000.
+	Urls string `koanf:"urls"`
+
+	// ApplyMigrationsOnStartup makes `serve` and `work` run pending migrations
+	// before they start. APPLY_MIGRATIONS_ON_STARTUP=true sets it too.
+	ApplyMigrationsOnStartup bool `koanf:"applymigrationsonstartup"`
+
+	ConnectionStrings ConnectionStrings `koanf:"connectionstrings"`
+	Database          Database          `koanf:"database"`
+	ImportBatch       ImportBatch       `koanf:"importbatch"`
+	ImportStorage     ImportStorage     `koanf:"importstorage"`
+	OmniFlow          OmniFlow          `koanf:"omniflow"`
+	ClientSeed        ClientSeed        `koanf:"clientseed"`
+	RateLimit         RateLimit         `koanf:"ratelimit"`
+	SensitiveData     SensitiveData     `koanf:"sensitivedata"`
+	DataRetention     DataRetention     `koanf:"dataretention"`
+	Admin             Admin             `koanf:"admin"`
+	Logging           Logging           `koanf:"logging"`
+	Metrics           Metrics           `koanf:"metrics"`
+}
+
+// ConnectionStrings holds the named connection strings of the .NET services.
+type ConnectionStrings struct {
+	// DataFlow is an ADO (`Data Source=host,1433;Initial Catalog=...`),
+	// `sqlserver://`, `postgres://` or SQLite (`file:`, path, `Data Source=path`)
+	// connection string. Empty means the embedded SQLite file ./data/dataflow.db.
+	DataFlow string `koanf:"dataflow" secret:"dsn"`
+}
+
+// Database selects the database engine.
+type Database struct {
+	// Provider is sqlserver, postgres or sqlite. Empty means: guess from
+	// ConnectionStrings:DataFlow, and SQLite when that is empty too.
+	Provider string `koanf:"provider"`
+	// MaxOpenConns caps the pool (default 10; SQLite uses its own cap).
+	MaxOpenConns int `koanf:"maxopenconns"`
+}
+
+// ImportBatch tunes batch processing.
+type ImportBatch struct {
+	// ChunkSize is the number of records per OmniFlow request (default 100, 1..5000).
+	ChunkSize int `koanf:"chunksize"`
+	// PollIntervalSeconds is how often an idle worker looks for work (default 30).
+	PollIntervalSeconds float64 `koanf:"pollintervalseconds"`
+	// LockTimeoutMinutes is the age of a heartbeat after which a slot is
+	// considered abandoned (default 30). LockTimeout overrides it when set.
+	LockTimeoutMinutes float64 `koanf:"locktimeoutminutes"`
+	// LockTimeout is LockTimeoutMinutes as a duration ("15s", "2m").
+	LockTimeout time.Duration `koanf:"locktimeout"`
+	// HeartbeatInterval is how often the slot holder renews its heartbeat
+	// (default: a third of the lock timeout).
+	HeartbeatInterval time.Duration `koanf:"heartbeatinterval"`
+	// WatchdogInterval is how often abandoned slots are looked for (default 5m,
+	// never more than the lock timeout).
+	WatchdogInterval time.Duration `koanf:"watchdoginterval"`
+	// MaxRetries is the number of retries of one OmniFlow request (default 3).
+	MaxRetries int `koanf:"maxretries"`
+	// MaxConcurrentBatches is the number of processing slots (default 1).
+	MaxConcurrentBatches int `koanf:"maxconcurrentbatches"`
+	// MaxBatchAttempts is how many claims a batch gets before it fails (default 5).
+	MaxBatchAttempts int `koanf:"maxbatchattempts"`
+	// UnavailableDelay is the first pause of a batch after OmniFlow stayed
+	// unavailable through all retries (default 1m); it doubles per pause up to 30m.
+	UnavailableDelay time.Duration `koanf:"unavailabledelay"`
+	// ShutdownTimeout bounds a graceful stop of the worker (default 30s).
+	ShutdownTimeout time.Duration `koanf:"shutdowntimeout"`
+}
+
+// ImportStorage is where uploaded files wait for the worker.
+type ImportStorage struct {
+	// BasePath is the folder that holds one subfolder per batch (default ./data/uploads).
+	BasePath string `koanf:"basepath"`
+	// MaxFileSizeMb caps one upload (default 100).
+	MaxFileSizeMb int64 `koanf:"maxfilesizemb"`
+}
+
+// OmniFlow is the outbound CRM API.
+type OmniFlow struct {
+	// BaseUrl is the scheme and host of OmniFlow, e.g. https://crm.example.com.
+	// Its password, if it has one, is masked in output.
+	BaseUrl string `koanf:"baseurl" secret:"dsn"`
+	// ImportPath is appended to BaseUrl (default /api/leads/import).
+	ImportPath string `koanf:"importpath"`
+	// TimeoutSeconds bounds one request (default 30).
+	TimeoutSeconds float64 `koanf:"timeoutseconds"`
+	// RetryBaseDelay is the first retry delay; later ones double, with jitter (default 1s).
+	RetryBaseDelay time.Duration `koanf:"retrybasedelay"`
+}
+
+// ClientSeed lists the clients that `seed --from appsettings` and `serve` upsert.
+type ClientSeed struct {
+	Clients []SeedClient `koanf:"clients"`
+}
+
+// SeedClient is one entry of ClientSeed:Clients.
+type SeedClient struct {
+	Name             string `koanf:"name"`
+	ClientIdentifier string `koanf:"clientidentifier"`
+	Secret           string `koanf:"secret" secret:"true"`
+}
+
+// RateLimit holds the global upload rate limit.
+type RateLimit struct {
+	// RequestsPerMinute is the default per-client upload limit (default 30).
+	RequestsPerMinute int `koanf:"requestsperminute"`
+}
+
+// SensitiveData controls what is kept of lead payloads.
+type SensitiveData struct {
+	RedactPayloadOnSuccess bool `koanf:"redactpayloadonsuccess"`
+	RedactPayloadOnFailure bool `koanf:"redactpayloadonfailure"`
+	IncludePayloadHash     bool `koanf:"includepayloadhash"`
+}
+
+// DataRetention controls how long finished batches are kept.
+type DataRetention struct {
+	Enabled       bool `koanf:"enabled"`
+	RetentionDays int  `koanf:"retentiondays"`
+}
+
+// Admin holds operator credentials.
+type Admin struct {
+	ApiKey string `koanf:"apikey" secret:"true"`
+}
+
+// Logging mirrors the .NET Logging section.
+type Logging struct {
+	LogLevel LogLevel `koanf:"loglevel"`
+	// Format is json (default) or console.
+	Format string `koanf:"format"`
+}
+
+// LogLevel holds .NET level names (Trace, Debug, Information, Warning, Error,
+// Critical, None).
+type LogLevel struct {
+	Default string `koanf:"default"`
+}
+
+// Metrics configures the worker's own metrics and health listener.
+type Metrics struct {
+	// Address is where `work` serves /metrics and /health, such as :9090.
+	// The default is empty, which disables the listener.
+	Address string `koanf:"address"`
+}

@@ -1,0 +1,240 @@
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Migration is one versioned schema change. Up and Down return the statements
+// for a dialect, so the SQL each engine receives can be printed and tested
+// without a server.
+type Migration struct {
+	// Version orders migrations across modules: "0001", "0002", ...
+	Version string
+	// Name is a short description, e.g. "create Clients".
+	Name string
+	Up   func(d Dialect) []string
+	Down func(d Dialect) []string
+}
+
+// MigrationStatus is one row of `migrate status`.
+type MigrationStatus struct {
+	Version   string
+	Name      string
+	AppliedAt *time.Time
+}
+
+// historyTable records applied migrations. It is new: the .NET services kept
+// their history in __EFMigrationsHistory, which DataFlow leaves alone.
+const historyTable = "SchemaMigrations"
+
+// Migrator applies migrations in version order, one transaction each.
+type Migrator struct {
+	db         *gorm.DB
+	dialect    Dialect
+	migrations []Migration
+	now        func() time.Time
+}
+
+// NewMigrator sorts migrations by version and fails on duplicates.
+func NewMigrator(db *gorm.DB, d Dialect, migrations []Migration) (*Migrator, error) {
+	sorted := append([]Migration(nil), migrations...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Version < sorted[j].Version })
+
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i].Version == sorted[i-1].Version {
+			return nil, fmt.Errorf("migrations %q and %q share version %s", sorted[i-1].Name, sorted[i].Name, sorted[i].Version)
+		}
+	}
+
+	return &Migrator{db: db, dialect: d, migrations: sorted, now: time.Now}, nil
+}
+
+func (m *Migrator) ensureHistory(ctx context.Context) error {
+	stmt := m.dialect.CreateTable(Table{Name: historyTable, Columns: []Column{
+		{Name: "Version", Type: TypeString, Size: 32, PrimaryKey: true},
+		{Name: "Name", Type: TypeString, Size: 200},
+		{Name: "AppliedAt", Type: TypeTime},
+	}})
+	if err := m.db.WithContext(ctx).Exec(stmt).Error; err != nil {
+		return fmt.Errorf("creating %s table: %w", historyTable, err)
+	}
+
+	return nil
+}
+
+func (m *Migrator) applied(ctx context.Context) (map[string]time.Time, error) {
+	var rows []struct {
+		Version   string
+		AppliedAt time.Time
+	}
+
+	err := m.db.WithContext(ctx).Raw(m.dialect.Render("SELECT {Version}, {AppliedAt} FROM {SchemaMigrations}")).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", historyTable, err)
+	}
+
+	out := make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		out[r.Version] = r.AppliedAt
+	}
+
+	return out, nil
+}
+
+// Status lists every known migration and when it was applied.
+func (m *Migrator) Status(ctx context.Context) ([]MigrationStatus, error) {
+	if err := m.ensureHistory(ctx); err != nil {
+		return nil, err
+	}
+
+	done, err := m.applied(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	out := make([]MigrationStatus, 0, len(m.migrations))
+	for _, mig := range m.migrations {
+		st := MigrationStatus{Version: mig.Version, Name: mig.Name}
+		if at, ok := done[mig.Version]; ok {
+			at := at
+			st.AppliedAt = &at
+		}
+
+		out = append(out, st)
+	}
+
+	return out, nil
+}
+
+// Pending returns the number of migrations not applied yet.
+func (m *Migrator) Pending(ctx context.Context) (int, error) {
+	status, err := m.Status(ctx)
+	if err != nil {
+		return 0, err
+	}
+
+	pending := 0
+	for _, s := range status {
+		if s.AppliedAt == nil {
+			pending++
+		}
+	}
+
+	return pending, nil
+}
+
+// Up applies every pending migration and returns the versions it applied.
+// Running it again applies nothing.
+func (m *Migrator) Up(ctx context.Context) ([]string, error) {
+	if err := m.ensureHistory(ctx); err != nil {
+		return nil, err
+	}
+
+	done, err := m.applied(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	var applied []string
+	for _, mig := range m.migrations {
+		if _, ok := done[mig.Version]; ok {
+			continue
+		}
+
+		if err := m.apply(ctx, mig); err != nil {
+			return applied, err
+		}
+
+		applied = append(applied, mig.Version)
+	}
+
+	return applied, nil
+}
+
+func (m *Migrator) apply(ctx context.Context, mig Migration) error {
+	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, stmt := range mig.Up(m.dialect) {
+			if err := tx.Exec(stmt).Error; err != nil {
+				return fmt.Errorf("running %q: %w", firstLine(stmt), err)
+			}
+		}
+
+		return tx.Exec(m.dialect.Render("INSERT INTO {SchemaMigrations} ({Version}, {Name}, {AppliedAt}) VALUES (?, ?, ?)"),
+			mig.Version, mig.Name, m.now().UTC()).Error
+	})
+	if err != nil {
+		return fmt.Errorf("applying migration %s (%s): %w", mig.Version, mig.Name, err)
+	}
+
+	return nil
+}
+
+// ErrNothingToRollBack is returned by Down when no migration is applied.
+var ErrNothingToRollBack = errors.New("no applied migration to roll back")
+
+// Down rolls back the latest applied migration and returns its version.
+func (m *Migrator) Down(ctx context.Context) (string, error) {
+	if err := m.ensureHistory(ctx); err != nil {
+		return "", err
+	}
+
+	done, err := m.applied(ctx)
+	if err != nil {
+		return "", err
+	}
+
+	for i := len(m.migrations) - 1; i >= 0; i-- {
+		mig := m.migrations[i]
+		if _, ok := done[mig.Version]; !ok {
+			continue
+		}
+
+		err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			for _, stmt := range mig.Down(m.dialect) {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return fmt.Errorf("running %q: %w", firstLine(stmt), err)
+				}
+			}
+
+			return tx.Exec(m.dialect.Render("DELETE FROM {SchemaMigrations} WHERE {Version} = ?"), mig.Version).Error
+		})
+		if err != nil {
+			return "", fmt.Errorf("rolling back migration %s (%s): %w", mig.Version, mig.Name, err)
+		}
+
+		return mig.Version, nil
+	}
+
+	return "", ErrNothingToRollBack
+}
+
+// Script returns every statement of every migration for the dialect, in
+// order, as a DBA would review it.
+func Script(d Dialect, migrations []Migration) []string {
+	sorted := append([]Migration(nil), migrations...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Version < sorted[j].Version })
+
+	var out []string
+	for _, mig := range sorted {
+		out = append(out, fmt.Sprintf("-- %s %s", mig.Version, mig.Name))
+		out = append(out, mig.Up(d)...)
+	}
+
+	return out
+}
+
+func firstLine(s string) string {
+	for i, r := range s {
+		if r == '\n' {
+			return s[:i] + " ..."
+		}
+	}
+
+	return s
+}

@@ -1,0 +1,126 @@
+// Package httpserver builds the echo server that modules add routes to, with
+// JSON errors in English and Brazilian Portuguese and graceful shutdown.
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/rs/zerolog"
+)
+
+// Server is the HTTP API of `serve` (and the worker's metrics listener).
+type Server struct {
+	Echo *echo.Echo
+	log  zerolog.Logger
+}
+
+// New returns a server with recovery, request ids, access logs and JSON errors.
+func New(log zerolog.Logger) *Server {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+
+	s := &Server{Echo: e, log: log}
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestID())
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			log.Error().Err(err).Bytes("stack", stack).Str("path", c.Path()).Msg("http: handler panicked")
+
+			return err
+		},
+	}))
+	e.Use(s.accessLog)
+
+	return s
+}
+
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+
+		req := c.Request()
+		s.log.Debug().Str("method", req.Method).Str("path", c.Path()).Int("status", c.Response().Status).
+			Int64("duration_ms", time.Since(start).Milliseconds()).
+			Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Msg("http: request")
+
+		return nil
+	}
+}
+
+// Serve listens on every address and serves until ctx ends, then stops
+// accepting connections and waits up to shutdownTimeout for in-flight
+// requests. started, if not nil, receives the bound addresses.
+func (s *Server) Serve(ctx context.Context, addrs []string, shutdownTimeout time.Duration, started func([]string)) error {
+	listeners := make([]net.Listener, 0, len(addrs))
+	bound := make([]string, 0, len(addrs))
+	for _, addr := range addrs {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, open := range listeners {
+				_ = open.Close()
+			}
+
+			return fmt.Errorf("listening on %s: %w (change Urls or ASPNETCORE_URLS)", addr, err)
+		}
+
+		listeners = append(listeners, l)
+		bound = append(bound, l.Addr().String())
+	}
+
+	srv := &http.Server{
+		Handler:           s.Echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+
+	errs := make(chan error, len(listeners))
+	var wg sync.WaitGroup
+	for _, l := range listeners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs <- err
+			}
+		}()
+	}
+
+	if started != nil {
+		started(bound)
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errs:
+	}
+
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+
+	shutdownErr := srv.Shutdown(shutdownCtx)
+	wg.Wait()
+
+	if serveErr != nil {
+		return fmt.Errorf("serving http: %w", serveErr)
+	}
+
+	if shutdownErr != nil {
+		return fmt.Errorf("shutting down http server: %w", shutdownErr)
+	}
+
+	return nil
+}
