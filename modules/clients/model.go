@@ -18,10 +18,10 @@ type Client struct {
 	// Name is a display name, at most 120 characters.
 	Name string `gorm:"column:Name"`
 	// ClientIdentifier is what callers send as X-Client-Id, stored lower-case.
-	ClientIdentifier string `gorm:"column:ClientIdentifier"`
-	SecretHash       []byte `gorm:"column:SecretHash"`
-	SecretSalt       []byte `gorm:"column:SecretSalt"`
-	Status           string `gorm:"column:Status"`
+	ClientIdentifier string     `gorm:"column:ClientIdentifier"`
+	SecretHash       []byte     `gorm:"column:SecretHash"`
+	SecretSalt       []byte     `gorm:"column:SecretSalt"`
+	Status           string     `gorm:"column:Status"`
 	CreatedAt        time.Time  `gorm:"column:CreatedAt"`
 	LastSeenAt       *time.Time `gorm:"column:LastSeenAt"`
 }

@@ -137,8 +137,8 @@ func makeRecords(n int, withoutPhone ...int) []json.RawMessage {
 		}
 		records[i] = json.RawMessage(fmt.Sprintf(
 			`{"firstName":"Alexandra","lastName":"Montgomery","email":"alexandra.montgomery%06d@example.com"%s,`+
-				`"company":"Northwind Traders International","city":"Springfield","country":"US",`+
-				`"source":"web-form","notes":"asked for a product demo"}`, i, phone))
+				`"company":"Northwind Traders","city":"Dayton","country":"US",`+
+				`"source":"web-form","notes":"demo request"}`, i, phone))
 	}
 
 	return records
