@@ -4,7 +4,8 @@ import "github.com/dataflow/dataflow/platform/database"
 
 // migrations create the .NET tables when they do not exist yet, so the same
 // history adopts a database the .NET services made.
-func migrations() []database.Migration {
+// Migrations returns the module's schema migrations.
+func Migrations() []database.Migration {
 	return []database.Migration{{
 		Version: "0001",
 		Name:    "create Clients and ClientPolicies",

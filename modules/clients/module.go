@@ -26,7 +26,7 @@ func (*Module) Name() string { return "clients" }
 
 // Register adds the migrations and the configuration seeder.
 func (m *Module) Register(k *kernel.Kernel) error {
-	k.AddMigrations(migrations()...)
+	k.AddMigrations(Migrations()...)
 
 	m.store = &Store{db: k.DB, now: k.Now}
 	m.auth = NewAuthenticator(m.store, NewVerifyCache(5*time.Minute, 10_000, k.Now), k.Log, k.Now)

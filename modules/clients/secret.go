@@ -25,10 +25,15 @@ const (
 	SecretKeySize = 32
 )
 
-// maxStoredHashSize caps the key length that VerifySecret derives. PBKDF2
-// costs one full iteration run per 32-byte block, so a corrupt SecretHash of
-// a few kilobytes would otherwise stall a request for minutes.
-const maxStoredHashSize = 64
+// Stored hash lengths that VerifySecret accepts, in bytes. The minimum keeps
+// a truncated SecretHash from matching many secrets: a 1-byte hash would
+// accept one random secret in 256. The maximum bounds the work, because
+// PBKDF2 runs all iterations once per 32-byte block, so a corrupt SecretHash
+// of a few kilobytes would otherwise stall a request for minutes.
+const (
+	minStoredHashSize = 16
+	maxStoredHashSize = 128
+)
 
 // DeriveKey computes PBKDF2-HMAC-SHA256 (RFC 8018) of password and salt.
 // iterations and keyLen (bytes) must be at least 1.
@@ -69,8 +74,10 @@ func HashSecret(secret string) (hash, salt []byte, err error) {
 
 // VerifySecret reports whether secret matches a stored hash and salt. It
 // derives len(hash) bytes with SecretIterations and compares them in constant
-// time. It returns false for an empty hash or salt, and for a hash longer than
-// 64 bytes, which no supported writer produces.
+// time. It returns false for an empty salt and for a hash shorter than 16 or
+// longer than 128 bytes, which no supported writer produces. Because PBKDF2
+// output is a prefix of longer output, a hash cut to 16 or more bytes still
+// verifies.
 func VerifySecret(secret string, hash, salt []byte) bool {
 	return verifyDerivedKey([]byte(secret), hash, salt, SecretIterations)
 }
@@ -78,7 +85,7 @@ func VerifySecret(secret string, hash, salt []byte) bool {
 // verifyDerivedKey is VerifySecret with a chosen iteration count, so that
 // tests can run it against published vectors.
 func verifyDerivedKey(password, hash, salt []byte, iterations int) bool {
-	if len(hash) == 0 || len(salt) == 0 || len(hash) > maxStoredHashSize {
+	if len(salt) == 0 || len(hash) < minStoredHashSize || len(hash) > maxStoredHashSize {
 		return false
 	}
 
@@ -93,13 +100,15 @@ func verifyDerivedKey(password, hash, salt []byte, iterations int) bool {
 // polling does not pay PBKDF2 each call.
 //
 // An entry is keyed by the client identifier and an HMAC-SHA256 of the
-// secret under a random key that is created with the cache and never leaves
-// the process, so the cache holds neither the secret nor a plain hash of it.
-// The entry also binds a SHA-256 digest of the stored hash, so a rotated
-// secret misses. Entries expire a fixed TTL after Remember. Verified does not
-// extend them. The cache holds at most maxEntries clients, evicting expired
-// entries first and then the oldest. All methods are safe for concurrent
-// use, and a nil *VerifyCache never hits and remembers nothing.
+// secret. The HMAC key is random, created with the cache and never leaves the
+// process, so the cache holds neither the secret nor a plain hash of it. The
+// entry also binds a SHA-256 digest of the stored hash, so a rotated secret
+// misses.
+//
+// Entries expire a fixed TTL after Remember, and Verified does not extend
+// them. The cache holds at most maxEntries clients, evicting expired entries
+// first and then the oldest. All methods are safe for concurrent use, and a
+// nil *VerifyCache never hits and remembers nothing.
 type VerifyCache struct {
 	ttl        time.Duration
 	maxEntries int

@@ -89,10 +89,12 @@ func mustDecodeHex(text string) []byte {
 }
 
 // changeOneByte returns a copy of password that differs in exactly one byte,
-// or a one-byte password when password is empty.
+// or a one-byte password when password is empty. That byte is not NUL,
+// because HMAC pads short keys with zero bytes, so "" and "\x00" derive the
+// same key.
 func changeOneByte(password []byte) []byte {
 	if len(password) == 0 {
-		return []byte{0}
+		return []byte{'x'}
 	}
 	changed := bytes.Clone(password)
 	changed[len(changed)-1] ^= 0x01
@@ -206,7 +208,12 @@ func TestVerifySecret(t *testing.T) {
 
 		require.False(t, VerifySecret(fixture.secret, changeOneByte(fixture.hash), dotNetSalt))
 		require.False(t, VerifySecret(fixture.secret, fixture.hash, changeOneByte(dotNetSalt)))
-		require.False(t, VerifySecret(fixture.secret, fixture.hash[:16], dotNetSalt))
+		require.False(t, VerifySecret(fixture.secret, fixture.hash[:minStoredHashSize-1], dotNetSalt))
+	})
+
+	t.Run("hash prefix of 16 bytes verifies", func(t *testing.T) {
+		fixture := dotNetFixtures[0]
+		require.True(t, VerifySecret(fixture.secret, fixture.hash[:minStoredHashSize], dotNetSalt))
 	})
 
 	t.Run("empty hash or salt rejected", func(t *testing.T) {
@@ -218,7 +225,10 @@ func TestVerifySecret(t *testing.T) {
 	})
 
 	t.Run("oversized hash rejected", func(t *testing.T) {
-		require.False(t, VerifySecret("x", make([]byte, maxStoredHashSize+1), dotNetSalt))
+		fixture := dotNetFixtures[0]
+		long, err := DeriveKey([]byte(fixture.secret), dotNetSalt, SecretIterations, maxStoredHashSize+1)
+		require.NoError(t, err)
+		require.False(t, VerifySecret(fixture.secret, long, dotNetSalt))
 	})
 }
 
@@ -459,4 +469,3 @@ func TestVerifyCache(t *testing.T) {
 		require.LessOrEqual(t, cache.Len(), 8)
 	})
 }
-

@@ -2,7 +2,8 @@ package imports
 
 import "github.com/dataflow/dataflow/platform/database"
 
-func migrations() []database.Migration {
+// Migrations returns the module's schema migrations.
+func Migrations() []database.Migration {
 	return []database.Migration{
 		{
 			Version: "0002",

@@ -30,7 +30,7 @@ func (*Module) Name() string { return "imports" }
 // Register adds migrations, routes and, when a sender is set, the worker and
 // the watchdog.
 func (m *Module) Register(k *kernel.Kernel) error {
-	k.AddMigrations(migrations()...)
+	k.AddMigrations(Migrations()...)
 
 	m.store = &store{db: k.DB, now: k.Now}
 	h := &handlers{store: m.store, storage: k.Storage, log: k.Log, now: k.Now, maxFileSizeMb: k.Settings.ImportStorage.MaxFileSizeMb}

@@ -20,7 +20,7 @@ func (*Module) Name() string { return "locking" }
 
 // Register adds the migrations and builds the slot manager.
 func (m *Module) Register(k *kernel.Kernel) error {
-	k.AddMigrations(migrations()...)
+	k.AddMigrations(Migrations()...)
 	m.slots = NewSlots(k.DB, k.Log, k.Now)
 
 	return nil
@@ -29,7 +29,8 @@ func (m *Module) Register(k *kernel.Kernel) error {
 // Slots returns the slot manager; it is nil before Register.
 func (m *Module) Slots() *Slots { return m.slots }
 
-func migrations() []database.Migration {
+// Migrations returns the module's schema migrations.
+func Migrations() []database.Migration {
 	return []database.Migration{
 		{
 			Version: "0003",

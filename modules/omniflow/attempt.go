@@ -126,7 +126,7 @@ func classifyResponse(resp *http.Response, data []byte, tooLarge bool, chunk Chu
 
 	case status >= 300:
 		// The default client does not follow redirects, because that would
-		// send lead data to an address nobody configured. Retrying would get
+		// send lead data to an address that is not configured. Retrying would get
 		// the same redirect, so the batch is paused until the URL is fixed.
 		result.cause = fmt.Errorf("HTTP %d redirect to %q (set OmniFlow:BaseUrl to the final address)",
 			status, resp.Header.Get("Location"))

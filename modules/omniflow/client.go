@@ -19,7 +19,10 @@ const (
 	DefaultTimeout        = 30 * time.Second
 	DefaultRetryBaseDelay = time.Second
 	DefaultMaxRetryAfter  = 5 * time.Minute
+)
 
+// Limits of the client that no ClientConfig field changes.
+const (
 	// MaxBackoff caps one computed backoff wait. A Retry-After header can
 	// still ask for a longer wait, up to ClientConfig.MaxRetryAfter.
 	MaxBackoff = 5 * time.Minute
@@ -32,7 +35,8 @@ const (
 
 // ErrUnavailable is wrapped by the SendChunk error when OmniFlow did not accept
 // the chunk: retries ran out, Retry-After asked for a wait longer than
-// ClientConfig.MaxRetryAfter, or the response was a redirect. The caller
+// ClientConfig.MaxRetryAfter, or the response cannot succeed on retry, such
+// as a redirect. The caller
 // should pause the batch and resend the chunk later with the same ChunkID,
 // which keeps the Idempotency-Key unchanged.
 var ErrUnavailable = errors.New("omniflow unavailable")
@@ -141,7 +145,7 @@ func validateBaseURL(raw string) (string, error) {
 
 // newDefaultHTTPClient returns a client that keeps enough idle connections
 // for concurrent chunk workers and returns redirects as responses, because
-// following one would resend lead data to an address nobody configured.
+// following one would send lead data to an address that is not configured.
 func newDefaultHTTPClient() *http.Client {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConns = 100
@@ -174,17 +178,17 @@ type Chunk struct {
 	TraceParent string
 }
 
-// Outcome tells what OmniFlow did with a chunk as a whole.
+// Outcome is the result of a chunk as a whole.
 type Outcome int
 
 const (
 	// OutcomeNotDelivered means OmniFlow did not process the chunk: SendChunk
 	// returned an error and the chunk should be resent later.
 	OutcomeNotDelivered Outcome = iota
-	// OutcomeDelivered means OmniFlow answered 2xx. Individual records may
+	// OutcomeDelivered means OmniFlow responded with 2xx. Individual records may
 	// still have failed, see ItemResult.Success.
 	OutcomeDelivered
-	// OutcomeRejected means OmniFlow answered 4xx (other than 408 and 429),
+	// OutcomeRejected means OmniFlow responded with 4xx (other than 408 and 429),
 	// so every record failed and resending the chunk would not help.
 	OutcomeRejected
 )
@@ -215,7 +219,8 @@ type ItemResult struct {
 	Error string
 }
 
-// Result is what SendChunk learned about a chunk.
+// Result is the outcome of one SendChunk call: the chunk status and one
+// result per record.
 type Result struct {
 	Outcome Outcome
 	// StatusCode is the HTTP status of the last attempt, 0 when it got no

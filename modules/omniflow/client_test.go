@@ -697,11 +697,13 @@ func TestParseRetryAfter(t *testing.T) {
 		{"Sat, 01 Mar 2025 11:59:00 GMT", 0, true},
 		{"99999999999999999", maxRetryAfterSeconds * time.Second, true},
 	}
-	for _, tc := range cases {
-		got, ok := parseRetryAfter(tc.value, now)
-		require.Equal(t, tc.wantOK, ok, "value %q", tc.value)
-		require.Equal(t, tc.want, got, "value %q", tc.value)
-	}
+	t.Run("reads seconds and HTTP dates", func(t *testing.T) {
+		for _, tc := range cases {
+			got, ok := parseRetryAfter(tc.value, now)
+			require.Equal(t, tc.wantOK, ok, "value %q", tc.value)
+			require.Equal(t, tc.want, got, "value %q", tc.value)
+		}
+	})
 }
 
 func TestBodyExcerpt(t *testing.T) {

@@ -68,7 +68,7 @@ func validateHeaderValue(field, value string) error {
 // and encoding them again, which would cost more than the request itself.
 // validateChunk has already checked that each one looks like a JSON object.
 func buildRequestBody(chunk Chunk) []byte {
-	batchID, _ := json.Marshal(chunk.BatchID) // Marshal of a string cannot fail.
+	batchID, _ := json.Marshal(chunk.BatchID) // json.Marshal of a string never fails: it replaces invalid UTF-8 with U+FFFD.
 
 	size := 64 + len(batchID)
 	for _, item := range chunk.Items {

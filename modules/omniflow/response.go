@@ -3,7 +3,7 @@ package omniflow
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -25,7 +25,7 @@ const (
 
 // responseItem is one per-record result. Fields are loose because OmniFlow
 // versions differ: leadId may be a string or a number, and success may be
-// missing when error tells the outcome.
+// missing when error gives the outcome.
 type responseItem struct {
 	Sequence json.Number     `json:"sequence"`
 	Success  *bool           `json:"success"`
@@ -37,23 +37,38 @@ type responseItem struct {
 // returns how many per-record results matched no record.
 //
 // An empty body, a body that does not start with '{' or an object without an
-// "items" array means that OmniFlow imported every record. An object that is
-// not valid JSON returns an error, because OmniFlow may have failed while
-// writing it, so the chunk is retried.
+// "items" array means that OmniFlow imported every record. A body that
+// starts with '{' but is not valid JSON returns an error, because OmniFlow
+// may have failed while writing it, so the chunk is retried.
 func parseDeliveredItems(body []byte, chunk Chunk) ([]ItemResult, int, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return allImported(chunk), 0, nil
 	}
-	if !json.Valid(trimmed) {
-		return nil, 0, errors.New("response body starts like a JSON object but is not valid JSON")
+
+	// The fast path decodes everything in one call. When valid JSON fails
+	// to decode, some part has an unexpected shape, and the slow path below
+	// tolerates it.
+	var decoded struct {
+		Items []responseItem `json:"items"`
+	}
+	err := json.Unmarshal(trimmed, &decoded)
+	if err != nil && !json.Valid(trimmed) {
+		return nil, 0, fmt.Errorf("decoding response body that starts like a JSON object: %w", err)
+	}
+	if err == nil {
+		if decoded.Items == nil {
+			return allImported(chunk), 0, nil
+		}
+		results, unmatched := matchResults(decoded.Items, chunk)
+		return results, unmatched, nil
 	}
 
 	var envelope struct {
 		Items json.RawMessage `json:"items"`
 	}
 	if err := json.Unmarshal(trimmed, &envelope); err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("decoding response body: %w", err)
 	}
 	rawItems := bytes.TrimSpace(envelope.Items)
 	if len(rawItems) == 0 || rawItems[0] != '[' {
@@ -75,20 +90,15 @@ func allImported(chunk Chunk) []ItemResult {
 	return items
 }
 
-// decodeResponseItems decodes the array in one pass and, when one entry has
-// the wrong shape, decodes entry by entry so that the others still count.
+// decodeResponseItems decodes the array entry by entry, so that entries
+// with the wrong shape are skipped and the others still count.
 func decodeResponseItems(rawItems []byte) ([]responseItem, int) {
-	var entries []responseItem
-	if err := json.Unmarshal(rawItems, &entries); err == nil {
-		return entries, 0
-	}
-
 	var raws []json.RawMessage
 	if err := json.Unmarshal(rawItems, &raws); err != nil {
 		return nil, 0
 	}
 
-	entries = make([]responseItem, 0, len(raws))
+	entries := make([]responseItem, 0, len(raws))
 	ignored := 0
 	for _, raw := range raws {
 		var entry responseItem
@@ -109,8 +119,8 @@ func decodeResponseItems(rawItems []byte) ([]responseItem, int) {
 // [offset, offset+len) they are read as absolute, when every one lies in
 // [0, len) they are read as indexes, and otherwise each value is read as
 // absolute when it can be and as an index when offset > 0.
-// NOTE: a partial answer whose indexes all fall inside the absolute range
-// cannot be told apart from absolute sequences and is read as absolute.
+// NOTE: a partial response whose indexes all fall inside the absolute range
+// cannot be distinguished from absolute sequences and is read as absolute.
 func matchResults(entries []responseItem, chunk Chunk) ([]ItemResult, int) {
 	count := int64(len(chunk.Items))
 	offset := chunk.Offset
@@ -221,11 +231,17 @@ func looseString(raw json.RawMessage, maxBytes int) string {
 		return ""
 	}
 
-	text := string(trimmed)
-	if trimmed[0] == '"' {
-		if err := json.Unmarshal(trimmed, &text); err != nil {
-			return ""
-		}
+	if trimmed[0] != '"' {
+		return cleanText(trimmed, maxBytes)
+	}
+	// Lead ids are plain strings, so most values need no unescaping.
+	if inner := trimmed[1 : len(trimmed)-1]; bytes.IndexByte(inner, '\\') < 0 {
+		return cleanText(inner, maxBytes)
+	}
+
+	var text string
+	if err := json.Unmarshal(trimmed, &text); err != nil {
+		return ""
 	}
 
 	return cleanText([]byte(text), maxBytes)
@@ -243,6 +259,9 @@ func bodyExcerpt(body []byte) string {
 func cleanText(text []byte, maxBytes int) string {
 	if len(text) > maxBytes {
 		text = text[:maxBytes]
+	}
+	if isPrintableASCII(text) {
+		return strings.TrimSpace(string(text))
 	}
 
 	var builder strings.Builder
@@ -264,4 +283,14 @@ func cleanText(text []byte, maxBytes int) string {
 	}
 
 	return strings.TrimSpace(builder.String())
+}
+
+func isPrintableASCII(text []byte) bool {
+	for _, c := range text {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+
+	return true
 }

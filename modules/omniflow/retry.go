@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// maxRetryAfterSeconds keeps a huge Retry-After from overflowing
-// time.Duration. Any such value is far above every sensible MaxRetryAfter.
+// maxRetryAfterSeconds (about 136 years) keeps a huge Retry-After from
+// overflowing time.Duration. Any such value exceeds every sensible
+// MaxRetryAfter.
 const maxRetryAfterSeconds = 1 << 32
 
 // UnavailableError is the error SendChunk returns when OmniFlow did not
@@ -28,7 +29,7 @@ type UnavailableError struct {
 	// RetryAfter is the wait the last response asked for, 0 when it sent no
 	// Retry-After header.
 	RetryAfter time.Duration
-	// Reason says why the client stopped: retries ran out, Retry-After was
+	// Reason explains why the client stopped: retries ran out, Retry-After was
 	// too long, or the response cannot succeed on retry (a redirect).
 	Reason string
 	// Cause is the last attempt's failure: a transport error or the status
@@ -80,9 +81,10 @@ func unavailableError(chunk Chunk, last attemptResult, maxRetryAfter time.Durati
 	return err
 }
 
-// backoffDelay returns the wait before retry number retry+1: base × 2^retry,
-// capped at MaxBackoff, with equal jitter, so the result lies in [d/2, d].
-// Jitter keeps workers that failed together from retrying together.
+// backoffDelay returns the wait before retry number retry+1. The ceiling is
+// base × 2^retry, capped at MaxBackoff, and equal jitter picks a wait
+// between half the ceiling and the full ceiling. Jitter keeps workers that
+// failed together from retrying together.
 func backoffDelay(base time.Duration, retry int) time.Duration {
 	delay := min(base, MaxBackoff)
 	for i := 0; i < retry && delay < MaxBackoff; i++ {

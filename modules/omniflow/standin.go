@@ -24,7 +24,8 @@ const (
 	DefaultStandInRetryAfter  = time.Second
 
 	// maxStandInBodyBytes bounds one import request body. DataFlow's largest
-	// chunk is 5000 records, which stays far below this at a few KiB each.
+	// chunk (ImportBatch:ChunkSize 5000) of 230-byte records is about 1.2 MB,
+	// so this leaves room for much larger records.
 	maxStandInBodyBytes = 64 << 20
 
 	// statusClientClosedRequest is counted when the client went away during
@@ -34,7 +35,7 @@ const (
 )
 
 // errStandInShutdown cancels the requests of a stopping RunStandIn, so that
-// they end their simulated latency early and answer 503.
+// they end their simulated latency early and respond with 503.
 var errStandInShutdown = errors.New("omniflow stand-in is shutting down")
 
 // StandInConfig sets the behaviour of a StandIn. The zero value is a healthy
@@ -43,25 +44,25 @@ type StandInConfig struct {
 	// ImportPath is the path of the import endpoint (default
 	// "/api/leads/import").
 	ImportPath string
-	// Latency is added to each import request before it is answered.
+	// Latency is added to each import request before the response.
 	Latency time.Duration
 	// LatencyJitter adds a random extra latency in [0, LatencyJitter].
 	LatencyJitter time.Duration
-	// ErrorRate is the fraction (0..1) of import requests answered with
+	// ErrorRate is the fraction (0..1) of import requests that get
 	// ErrorStatus. Values outside 0..1 are clamped.
 	ErrorRate float64
 	// ErrorStatus is the status of injected failures (default 503). Values
 	// outside 400..599 are replaced by the default.
 	ErrorStatus int
-	// RateLimitRate is the fraction (0..1) of import requests answered 429.
+	// RateLimitRate is the fraction (0..1) of import requests that get 429.
 	RateLimitRate float64
 	// RetryAfter is sent with each 429, rounded up to whole seconds (default
 	// 1s).
 	RetryAfter time.Duration
-	// FailFirst makes the first N import requests answer ErrorStatus, to
+	// FailFirst makes the first N import requests get ErrorStatus, to
 	// simulate an outage that ends.
 	FailFirst int
-	// UnavailableFor makes import requests answer ErrorStatus during this
+	// UnavailableFor makes import requests get ErrorStatus during this
 	// long after NewStandIn.
 	UnavailableFor time.Duration
 	// RequiredFields lists record fields that must have a non-empty value. A
@@ -80,7 +81,7 @@ type StandInConfig struct {
 }
 
 // StandIn is an in-process OmniFlow import API for demos and tests. It
-// answers like OmniFlow, can inject latency, failures and rate limits, and
+// responds like OmniFlow, can inject latency, failures and rate limits, and
 // counts what it received so that tests can check retries, resends and
 // concurrency. It is safe for concurrent use.
 type StandIn struct {
@@ -216,7 +217,7 @@ func (s *StandIn) serveImport(w http.ResponseWriter, r *http.Request) {
 	status = s.handleImport(w, r)
 }
 
-// handleImport answers one import request and returns the status it wrote.
+// handleImport handles one import request and returns the status it wrote.
 func (s *StandIn) handleImport(w http.ResponseWriter, r *http.Request) int {
 	chunk, status, err := readChunkRequest(w, r)
 	if err != nil {
@@ -261,7 +262,7 @@ func (s *StandIn) handleImport(w http.ResponseWriter, r *http.Request) int {
 }
 
 // readChunkRequest validates the method, content type and body shape, and
-// returns the status to answer with when they are invalid.
+// returns the status to respond with when they are invalid.
 func readChunkRequest(w http.ResponseWriter, r *http.Request) (chunkRequest, int, error) {
 	if r.Method != http.MethodPost {
 		return chunkRequest{}, http.StatusMethodNotAllowed, fmt.Errorf("method %s is not allowed, use POST", r.Method)
@@ -430,7 +431,7 @@ func isEmptyJSONValue(raw json.RawMessage) bool {
 }
 
 // writeJSON writes v with status and returns status, so handlers can count
-// what they answered.
+// their responses.
 func writeJSON(w http.ResponseWriter, status int, v any) int {
 	data, err := json.Marshal(v)
 	if err != nil {

@@ -22,22 +22,22 @@ const standInShutdownTimeout = 10 * time.Second
 // PUT /__standin/config. A nil field keeps its current value. GET
 // /__standin/config returns every field set.
 type StandInSwitches struct {
-	// ErrorRate is the fraction (0..1) of requests answered ErrorStatus.
+	// ErrorRate is the fraction (0..1) of requests that get ErrorStatus.
 	ErrorRate *float64 `json:"errorRate,omitempty"`
 	// ErrorStatus is the status of injected failures (400..599).
 	ErrorStatus *int `json:"errorStatus,omitempty"`
-	// RateLimitRate is the fraction (0..1) of requests answered 429.
+	// RateLimitRate is the fraction (0..1) of requests that get 429.
 	RateLimitRate *float64 `json:"rateLimitRate,omitempty"`
 	// RetryAfterSeconds is the Retry-After sent with 429. Zero is allowed.
 	RetryAfterSeconds *int64 `json:"retryAfterSeconds,omitempty"`
-	// FailFirst makes the next N import requests answer ErrorStatus.
+	// FailFirst makes the next N import requests get ErrorStatus.
 	FailFirst *int `json:"failFirst,omitempty"`
 	// LatencyMs is the latency added to each import request, in
 	// milliseconds.
 	LatencyMs *int64 `json:"latencyMs,omitempty"`
 	// LatencyJitterMs is the maximum random extra latency, in milliseconds.
 	LatencyJitterMs *int64 `json:"latencyJitterMs,omitempty"`
-	// UnavailableForMs makes import requests answer ErrorStatus for this
+	// UnavailableForMs makes import requests get ErrorStatus for this
 	// many milliseconds from the change on.
 	UnavailableForMs *int64 `json:"unavailableForMs,omitempty"`
 	// RequiredFields replaces the list of fields each record must have.
@@ -202,8 +202,8 @@ func (s *StandIn) serveConfigUpdate(w http.ResponseWriter, r *http.Request) {
 }
 
 // RunStandIn serves a new StandIn on addr until ctx is done, then shuts down
-// gracefully within 10s. addr may use port 0; ready, when not nil, receives
-// the address actually bound before the first request is served. It returns
+// gracefully within 10s. addr may use port 0. When ready is not nil, it
+// receives the bound address before the first request is served. It returns
 // nil after a shutdown caused by ctx.
 func RunStandIn(ctx context.Context, addr string, cfg StandInConfig, log zerolog.Logger, ready func(addr string)) error {
 	return serveStandIn(ctx, addr, NewStandIn(cfg, log), log, ready)
@@ -218,7 +218,7 @@ func serveStandIn(ctx context.Context, addr string, standIn *StandIn, log zerolo
 	boundAddr := listener.Addr().String()
 
 	// Cancelling the requests' base context ends simulated latency at once,
-	// so shutdown does not wait for it, and those requests answer 503.
+	// so shutdown does not wait for it, and those requests get 503.
 	requestCtx, cancelRequests := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancelRequests(errStandInShutdown)
 	server := &http.Server{

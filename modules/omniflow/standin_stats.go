@@ -19,18 +19,18 @@ type Stats struct {
 	// Requests counts import requests, including malformed ones and
 	// injected failures.
 	Requests int64 `json:"requests"`
-	// Records counts records in requests that were answered 200, resends
+	// Records counts records in requests that got a 200 response, resends
 	// included.
 	Records int64 `json:"records"`
-	// StatusCounts maps each status the import endpoint answered with to its
-	// count. 499 counts requests whose client went away during the latency.
+	// StatusCounts maps each status the import endpoint responded with to
+	// its count. 499 counts requests whose client went away during the latency.
 	StatusCounts map[int]int64 `json:"statusCounts"`
 	// InFlight is the number of import requests being handled now.
 	InFlight int `json:"inFlight"`
 	// MaxConcurrent is the largest InFlight seen.
 	MaxConcurrent int `json:"maxConcurrent"`
-	// IdempotencyReplays counts requests answered 200 whose Idempotency-Key
-	// had already been answered 200 before. The stand-in processes them
+	// IdempotencyReplays counts requests with a 200 response whose
+	// Idempotency-Key already had a 200 response before. The stand-in processes them
 	// again like OmniFlow's contract allows, and only counts them.
 	IdempotencyReplays int64 `json:"idempotencyReplays"`
 	// Batches maps each batch id to its counters.
@@ -43,8 +43,8 @@ type BatchStats struct {
 	// Requests counts well-formed requests for the batch, including injected
 	// failures, so that retries show here.
 	Requests int64 `json:"requests"`
-	// RecordsReceived counts records in requests answered 200, resends
-	// included.
+	// RecordsReceived counts records in requests with a 200 response,
+	// resends included.
 	RecordsReceived int64 `json:"recordsReceived"`
 	// RecordsAccepted and RecordsRejected split RecordsReceived by the
 	// per-record outcome.
@@ -78,7 +78,7 @@ type ChunkStats struct {
 	IdempotencyKey string `json:"idempotencyKey"`
 	// Requests counts requests for the chunk, including injected failures.
 	Requests int64 `json:"requests"`
-	// TimesReceived counts requests for the chunk that were answered 200.
+	// TimesReceived counts requests for the chunk with a 200 response.
 	TimesReceived int64 `json:"timesReceived"`
 }
 
@@ -120,9 +120,9 @@ type batchCounters struct {
 	sequences  map[int64]sequenceCounter
 	duplicates map[int64][]string
 	chunks     map[chunkKey]*ChunkStats
-	// answeredKeys contains Idempotency-Keys already answered 200.
-	answeredKeys map[string]struct{}
-	records      map[int64]json.RawMessage
+	// completedKeys contains Idempotency-Keys that already had a 200 response.
+	completedKeys map[string]struct{}
+	records       map[int64]json.RawMessage
 }
 
 type sequenceCounter struct {
@@ -163,11 +163,11 @@ func (s *StandIn) batch(batchID string) *batchCounters {
 	batch := s.counters.batches[batchID]
 	if batch == nil {
 		batch = &batchCounters{
-			sequences:    map[int64]sequenceCounter{},
-			duplicates:   map[int64][]string{},
-			chunks:       map[chunkKey]*ChunkStats{},
-			answeredKeys: map[string]struct{}{},
-			records:      map[int64]json.RawMessage{},
+			sequences:     map[int64]sequenceCounter{},
+			duplicates:    map[int64][]string{},
+			chunks:        map[chunkKey]*ChunkStats{},
+			completedKeys: map[string]struct{}{},
+			records:       map[int64]json.RawMessage{},
 		}
 		s.counters.batches[batchID] = batch
 	}
@@ -210,7 +210,7 @@ func (s *StandIn) endBatchRequest(batchID string) {
 	}
 }
 
-// recordChunk counts a chunk answered 200 and keeps its accepted records
+// recordChunk counts a chunk with a 200 response and keeps its accepted records
 // when KeepRecords is on.
 func (s *StandIn) recordChunk(request chunkRequest, results []importResult) {
 	s.mu.Lock()
@@ -222,11 +222,11 @@ func (s *StandIn) recordChunk(request chunkRequest, results []importResult) {
 	s.counters.records += int64(len(results))
 
 	if request.idempotencyKey != "" {
-		if _, seen := batch.answeredKeys[request.idempotencyKey]; seen {
+		if _, seen := batch.completedKeys[request.idempotencyKey]; seen {
 			batch.replays++
 			s.counters.replays++
 		}
-		batch.answeredKeys[request.idempotencyKey] = struct{}{}
+		batch.completedKeys[request.idempotencyKey] = struct{}{}
 	}
 
 	for i, result := range results {

@@ -19,7 +19,14 @@ func (*Module) Name() string { return "webhooks" }
 
 // Register adds the migrations.
 func (*Module) Register(k *kernel.Kernel) error {
-	k.AddMigrations(database.Migration{
+	k.AddMigrations(Migrations()...)
+
+	return nil
+}
+
+// Migrations returns the module's schema migrations.
+func Migrations() []database.Migration {
+	return []database.Migration{{
 		Version: "0004",
 		Name:    "create WebhookSubscriptions",
 		Up: func(d database.Dialect) []string {
@@ -40,7 +47,5 @@ func (*Module) Register(k *kernel.Kernel) error {
 		Down: func(d database.Dialect) []string {
 			return []string{d.DropTable("WebhookSubscriptions")}
 		},
-	})
-
-	return nil
+	}}
 }

@@ -16,9 +16,9 @@ const maskedValue = "***"
 
 // Dump writes the effective configuration as indented JSON with the .NET
 // names (ImportBatch.ChunkSize, ConnectionStrings.DataFlow), in the field
-// order of Settings. Secrets appear as "***", or "" when empty; connection
+// order of Settings. Secrets appear as "***", or "" when empty. Connection
 // strings keep their shape with the password masked (see
-// MaskConnectionString); durations appear as Go duration strings such as
+// MaskConnectionString). Durations appear as Go duration strings such as
 // "1m0s", which Load reads back.
 func Dump(s *Settings, w io.Writer) error {
 	tree := dumpValue(settingsSchema, reflect.ValueOf(*s))

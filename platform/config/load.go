@@ -21,8 +21,8 @@ import (
 	"github.com/knadh/koanf/v2"
 )
 
-// LoadOptions tells Load where to find configuration besides the built-in
-// defaults.
+// LoadOptions selects the configuration sources that Load reads besides the
+// built-in defaults.
 type LoadOptions struct {
 	// ConfigDir is the folder that contains appsettings.json and
 	// appsettings.{Environment}.json. Empty means DATAFLOW_CONFIG_DIR, else
@@ -128,8 +128,8 @@ func Load(opts LoadOptions) (*Settings, error) {
 	return s, nil
 }
 
-// lookupEnv returns the trimmed value of an environment variable, matching
-// the name case-insensitively as .NET does. The last entry wins.
+// lookupEnv returns the trimmed value of an environment variable. Names match
+// case-insensitively, like every other key, and the last entry wins.
 func lookupEnv(environ []string, name string) string {
 	value := ""
 	for _, entry := range environ {
@@ -392,7 +392,7 @@ const (
 )
 
 // envKey returns the layer and the lower-cased key that an environment
-// variable sets. Prefixes are matched case-insensitively, as in .NET.
+// variable sets. Prefixes match case-insensitively, like every other key.
 func envKey(name string) (envLayer, string) {
 	upper := strings.ToUpper(name)
 	if upper == "APPLY_MIGRATIONS_ON_STARTUP" {
@@ -506,9 +506,9 @@ func setPath(root map[string]any, parts []string, value any) {
 }
 
 // restoreSlices turns the index-keyed maps of slice settings back into
-// slices. Elements are ordered as .NET orders configuration keys: numeric
-// indexes by value first, then other keys alphabetically. Gaps close up, so
-// indexes 0 and 5 give a slice of two elements.
+// slices. Elements are ordered like the keys of .NET's ConfigurationKeyComparer:
+// numeric indexes by value first, then other keys alphabetically. Gaps close
+// up, so indexes 0 and 5 give a slice of two elements.
 func restoreSlices(field *schemaField, value any) any {
 	m, ok := value.(map[string]any)
 	if !ok {

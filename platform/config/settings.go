@@ -7,9 +7,9 @@ package config
 import "time"
 
 // Settings is the effective configuration of one dataflow process. Field tags
-// give the lower-cased koanf path; `secret:"true"` marks values that are
-// masked whenever the configuration is printed or logged, and `secret:"dsn"`
-// marks connection strings and URLs of which only the password is masked.
+// give the lower-cased koanf path. `secret:"true"` marks values that are
+// masked whenever the configuration is printed or logged. `secret:"dsn"` marks
+// connection strings and URLs, of which only the password is masked.
 type Settings struct {
 	// Environment is the name from DATAFLOW_ENVIRONMENT, DOTNET_ENVIRONMENT or
 	// ASPNETCORE_ENVIRONMENT (default Production). It selects
@@ -157,7 +157,7 @@ type LogLevel struct {
 
 // Metrics configures the worker's own metrics and health listener.
 type Metrics struct {
-	// Address is where `work` serves /metrics and /health, such as :9090.
-	// The default is empty, which disables the listener.
+	// Address is the listen address of the /metrics and /health endpoints of
+	// `work`, such as :9090. The default, empty, disables the listener.
 	Address string `koanf:"address"`
 }

@@ -443,8 +443,7 @@ func (s *Settings) validateImportStorage(role Role) []error {
 }
 
 // probeWritable creates the folder if needed and writes and deletes a file in
-// it, because os.MkdirAll succeeding on an existing folder says nothing about
-// write access.
+// it, because os.MkdirAll succeeds on an existing folder without write access.
 func probeWritable(path string) error {
 	where := path
 	if abs, err := filepath.Abs(path); err == nil && abs != path {

@@ -101,15 +101,19 @@ func ParseProvider(name string) (Provider, error) {
 //
 // An empty provider means that the provider is detected from the string,
 // and an empty string then means the SQLite file DefaultSQLitePath.
-// SQL Server strings are passed to go-mssqldb unchanged, after its own parser
-// accepted them. PostgreSQL URLs and keyword strings are passed to pgx
-// unchanged, and Npgsql strings (Host=...;Username=...) are translated to the
-// keyword form. SQLite paths are made absolute, their parent directory is
-// created, and WAL, a busy timeout and foreign keys are switched on unless the
-// string sets those parameters itself.
+// SQL Server strings are passed to go-mssqldb after its own parser accepted
+// them, unchanged apart from leading whitespace. PostgreSQL URLs and keyword
+// strings are passed to pgx unchanged, and Npgsql strings
+// (Host=...;Username=...) are translated to the keyword form. SQLite paths are
+// made absolute, their parent directory is created, and WAL, a busy timeout
+// and foreign keys are switched on unless the string sets those parameters
+// itself.
 //
-// Errors name ConnectionStrings:DataFlow and show the string with its
-// password masked. They never contain the password.
+// Errors name ConnectionStrings:DataFlow and show the string with passwords
+// masked. Driver messages are scrubbed of every spelling of the password found
+// in the string.
+// NOTE: go-mssqldb's ODBC syntax errors quote the one unexpected character,
+// which can come from a malformed braced password such as {abc}d.
 func ResolveTarget(provider, connectionString string) (Target, error) {
 	parsed, err := ParseProvider(provider)
 	if err != nil {
@@ -273,7 +277,13 @@ func classifyADO(pairs []keyValue) (Provider, bool) {
 
 // resolveSQLServer validates the string with go-mssqldb's own parser, so that
 // DataFlow accepts exactly the strings that the driver accepts.
+//
+// Leading whitespace is dropped because go-mssqldb recognizes the
+// sqlserver:// and odbc: forms only at the very start. With a leading space
+// it would read a URL as an ADO string without keys and connect to localhost.
+// Everything else reaches the driver unchanged.
 func resolveSQLServer(connectionString string) (Target, error) {
+	connectionString = strings.TrimLeft(connectionString, " \t\r\n\f\v")
 	redacted, secrets := redactConnectionString(connectionString)
 
 	config, err := msdsn.Parse(connectionString)
@@ -744,11 +754,12 @@ type queryParam struct {
 }
 
 // sqliteDefaultParams are mattn/go-sqlite3 DSN parameters for a service with
-// a connection pool. WAL lets readers run beside the writer, and NORMAL
-// synchronous keeps commits durable across crashes of the process under WAL.
-// The busy timeout (milliseconds) absorbs short lock waits. Immediate
-// transactions take the write lock at BEGIN, so two transactions that read and
-// then write cannot deadlock on the lock upgrade.
+// a connection pool. WAL lets readers run beside the writer. NORMAL
+// synchronous under WAL keeps commits across a crash of the process, though
+// not always across a power loss. The busy timeout (milliseconds) absorbs
+// short lock waits. Immediate transactions take the write lock at BEGIN,
+// where the busy timeout applies, instead of failing with SQLITE_BUSY when a
+// reading transaction later tries to write.
 var sqliteDefaultParams = []queryParam{
 	{key: "_journal_mode", raw: "_journal_mode=WAL"},
 	{key: "_synchronous", raw: "_synchronous=NORMAL"},

@@ -130,6 +130,15 @@ func TestResolveTarget(t *testing.T) {
 		}
 	})
 
+	t.Run("SQL Server leading whitespace dropped", func(t *testing.T) {
+		target, err := ResolveTarget("", "\n  sqlserver://sa:pw@sql.example.internal:1444?database=DataFlow")
+		require.NoError(t, err)
+		require.Equal(t, SQLServer, target.Provider)
+		require.Equal(t, "sqlserver://sa:pw@sql.example.internal:1444?database=DataFlow", target.DSN)
+		require.Equal(t, "sql.example.internal", target.Host)
+		require.Equal(t, 1444, target.Port)
+	})
+
 	t.Run("deployment string without provider", func(t *testing.T) {
 		target, err := ResolveTarget("", deploymentString)
 		require.NoError(t, err)

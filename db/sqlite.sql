@@ -1,0 +1,105 @@
+-- Generated from the migrations by `go test ./db -update`; do not edit.
+-- 0001 create Clients and ClientPolicies
+CREATE TABLE IF NOT EXISTS "Clients" (
+    "Id" TEXT NOT NULL PRIMARY KEY,
+    "Name" TEXT NOT NULL,
+    "ClientIdentifier" TEXT NOT NULL,
+    "SecretHash" BLOB NOT NULL,
+    "SecretSalt" BLOB NOT NULL,
+    "Status" TEXT NOT NULL,
+    "CreatedAt" DATETIME NOT NULL,
+    "LastSeenAt" DATETIME
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "IX_Clients_ClientIdentifier" ON "Clients" ("ClientIdentifier");
+CREATE TABLE IF NOT EXISTS "ClientPolicies" (
+    "Id" TEXT NOT NULL PRIMARY KEY,
+    "ClientId" TEXT,
+    "MaxFileSizeMb" INTEGER,
+    "MaxBatchPerDay" INTEGER,
+    "AllowedStartHour" INTEGER,
+    "AllowedEndHour" INTEGER,
+    "RequireSchedulingForLarge" INTEGER,
+    "LargeThresholdMb" INTEGER,
+    "RateLimitPerMinute" INTEGER,
+    "RedactPayloadOnSuccess" INTEGER,
+    "RedactPayloadOnFailure" INTEGER,
+    "RetentionDays" INTEGER,
+    "CreatedAt" DATETIME NOT NULL,
+    CONSTRAINT "FK_ClientPolicies_Clients_ClientId" FOREIGN KEY ("ClientId") REFERENCES "Clients" ("Id") ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS "IX_ClientPolicies_ClientId" ON "ClientPolicies" ("ClientId");
+-- 0002 create ImportBatches and ImportItems
+CREATE TABLE IF NOT EXISTS "ImportBatches" (
+    "Id" TEXT NOT NULL PRIMARY KEY,
+    "ClientId" TEXT NOT NULL,
+    "Status" TEXT NOT NULL,
+    "FileType" TEXT NOT NULL,
+    "FileName" TEXT NOT NULL,
+    "FileSizeBytes" INTEGER NOT NULL,
+    "Checksum" TEXT NOT NULL,
+    "UploadPath" TEXT NOT NULL,
+    "PolicyDecision" TEXT NOT NULL,
+    "OriginDefault" TEXT,
+    "RequestedBy" TEXT,
+    "MetadataJson" TEXT,
+    "CreatedAt" DATETIME NOT NULL,
+    "StartedAt" DATETIME,
+    "CompletedAt" DATETIME,
+    "TotalRecords" INTEGER NOT NULL DEFAULT 0,
+    "ProcessedRecords" INTEGER NOT NULL DEFAULT 0,
+    "ErrorSummary" TEXT,
+    CONSTRAINT "FK_ImportBatches_Clients_ClientId" FOREIGN KEY ("ClientId") REFERENCES "Clients" ("Id")
+);
+CREATE INDEX IF NOT EXISTS "IX_ImportBatches_ClientId" ON "ImportBatches" ("ClientId");
+CREATE INDEX IF NOT EXISTS "IX_ImportBatches_Status_CreatedAt" ON "ImportBatches" ("Status", "CreatedAt");
+CREATE TABLE IF NOT EXISTS "ImportItems" (
+    "Id" INTEGER PRIMARY KEY AUTOINCREMENT,
+    "BatchId" TEXT NOT NULL,
+    "Sequence" INTEGER NOT NULL,
+    "PayloadJson" TEXT NOT NULL,
+    "Status" TEXT NOT NULL,
+    "ErrorMessage" TEXT,
+    "CreatedAt" DATETIME NOT NULL,
+    CONSTRAINT "FK_ImportItems_ImportBatches_BatchId" FOREIGN KEY ("BatchId") REFERENCES "ImportBatches" ("Id") ON DELETE CASCADE
+);
+-- 0003 create BatchLocks with slot 1
+CREATE TABLE IF NOT EXISTS "BatchLocks" (
+    "Id" INTEGER NOT NULL PRIMARY KEY,
+    "IsLocked" INTEGER NOT NULL DEFAULT 0,
+    "LockOwnerBatchId" TEXT,
+    "LockedAt" DATETIME
+);
+INSERT INTO "BatchLocks" ("Id", "IsLocked") SELECT 1, 0 WHERE NOT EXISTS (SELECT 1 FROM "BatchLocks" WHERE "Id" = 1);
+-- 0004 create WebhookSubscriptions
+CREATE TABLE IF NOT EXISTS "WebhookSubscriptions" (
+    "Id" TEXT NOT NULL PRIMARY KEY,
+    "ClientId" TEXT NOT NULL,
+    "Url" TEXT NOT NULL,
+    "Secret" TEXT NOT NULL,
+    "IsActive" INTEGER NOT NULL DEFAULT 1,
+    "CreatedAt" DATETIME NOT NULL,
+    CONSTRAINT "FK_WebhookSubscriptions_Clients_ClientId" FOREIGN KEY ("ClientId") REFERENCES "Clients" ("Id") ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "IX_WebhookSubscriptions_ClientId_Url" ON "WebhookSubscriptions" ("ClientId", "Url");
+-- 0005 add resumable processing columns to ImportBatches and ImportItems
+ALTER TABLE "ImportBatches" ADD COLUMN "ScheduledFor" DATETIME;
+ALTER TABLE "ImportBatches" ADD COLUMN "PolicyReason" TEXT;
+ALTER TABLE "ImportBatches" ADD COLUMN "FailedRecords" INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE "ImportBatches" ADD COLUMN "SkippedRecords" INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE "ImportBatches" ADD COLUMN "ChunkSize" INTEGER;
+ALTER TABLE "ImportBatches" ADD COLUMN "StagedRecords" INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE "ImportBatches" ADD COLUMN "StagedAt" DATETIME;
+ALTER TABLE "ImportBatches" ADD COLUMN "AttemptCount" INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE "ImportBatches" ADD COLUMN "PauseCount" INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE "ImportBatches" ADD COLUMN "NextAttemptAt" DATETIME;
+ALTER TABLE "ImportBatches" ADD COLUMN "WorkerId" TEXT;
+ALTER TABLE "ImportBatches" ADD COLUMN "HeartbeatAt" DATETIME;
+ALTER TABLE "ImportBatches" ADD COLUMN "LeaseToken" INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE "ImportBatches" ADD COLUMN "TraceId" TEXT;
+ALTER TABLE "ImportItems" ADD COLUMN "LeadId" TEXT;
+CREATE UNIQUE INDEX IF NOT EXISTS "UX_ImportItems_BatchId_Sequence" ON "ImportItems" ("BatchId", "Sequence");
+CREATE INDEX IF NOT EXISTS "IX_ImportItems_BatchId_Status_Sequence" ON "ImportItems" ("BatchId", "Status", "Sequence");
+-- 0006 add lease columns to BatchLocks
+ALTER TABLE "BatchLocks" ADD COLUMN "LeaseToken" INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE "BatchLocks" ADD COLUMN "HeartbeatAt" DATETIME;
+ALTER TABLE "BatchLocks" ADD COLUMN "LockedBy" TEXT;

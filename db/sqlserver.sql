@@ -1,0 +1,118 @@
+-- Generated from the migrations by `go test ./db -update`; do not edit.
+-- 0001 create Clients and ClientPolicies
+IF OBJECT_ID(N'dbo.Clients', N'U') IS NULL
+CREATE TABLE [Clients] (
+    [Id] uniqueidentifier NOT NULL PRIMARY KEY,
+    [Name] nvarchar(120) NOT NULL,
+    [ClientIdentifier] nvarchar(64) NOT NULL,
+    [SecretHash] varbinary(max) NOT NULL,
+    [SecretSalt] varbinary(max) NOT NULL,
+    [Status] nvarchar(20) NOT NULL,
+    [CreatedAt] datetime2 NOT NULL,
+    [LastSeenAt] datetime2
+);
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_Clients_ClientIdentifier' AND object_id = OBJECT_ID(N'dbo.Clients'))
+CREATE UNIQUE INDEX [IX_Clients_ClientIdentifier] ON [Clients] ([ClientIdentifier]);
+IF OBJECT_ID(N'dbo.ClientPolicies', N'U') IS NULL
+CREATE TABLE [ClientPolicies] (
+    [Id] uniqueidentifier NOT NULL PRIMARY KEY,
+    [ClientId] uniqueidentifier,
+    [MaxFileSizeMb] int,
+    [MaxBatchPerDay] int,
+    [AllowedStartHour] int,
+    [AllowedEndHour] int,
+    [RequireSchedulingForLarge] bit,
+    [LargeThresholdMb] int,
+    [RateLimitPerMinute] int,
+    [RedactPayloadOnSuccess] bit,
+    [RedactPayloadOnFailure] bit,
+    [RetentionDays] int,
+    [CreatedAt] datetime2 NOT NULL,
+    CONSTRAINT [FK_ClientPolicies_Clients_ClientId] FOREIGN KEY ([ClientId]) REFERENCES [Clients] ([Id]) ON DELETE CASCADE
+);
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_ClientPolicies_ClientId' AND object_id = OBJECT_ID(N'dbo.ClientPolicies'))
+CREATE INDEX [IX_ClientPolicies_ClientId] ON [ClientPolicies] ([ClientId]);
+-- 0002 create ImportBatches and ImportItems
+IF OBJECT_ID(N'dbo.ImportBatches', N'U') IS NULL
+CREATE TABLE [ImportBatches] (
+    [Id] uniqueidentifier NOT NULL PRIMARY KEY,
+    [ClientId] uniqueidentifier NOT NULL,
+    [Status] nvarchar(32) NOT NULL,
+    [FileType] nvarchar(16) NOT NULL,
+    [FileName] nvarchar(260) NOT NULL,
+    [FileSizeBytes] bigint NOT NULL,
+    [Checksum] nvarchar(64) NOT NULL,
+    [UploadPath] nvarchar(512) NOT NULL,
+    [PolicyDecision] nvarchar(16) NOT NULL,
+    [OriginDefault] nvarchar(120),
+    [RequestedBy] nvarchar(120),
+    [MetadataJson] nvarchar(max),
+    [CreatedAt] datetime2 NOT NULL,
+    [StartedAt] datetime2,
+    [CompletedAt] datetime2,
+    [TotalRecords] int NOT NULL DEFAULT 0,
+    [ProcessedRecords] int NOT NULL DEFAULT 0,
+    [ErrorSummary] nvarchar(max),
+    CONSTRAINT [FK_ImportBatches_Clients_ClientId] FOREIGN KEY ([ClientId]) REFERENCES [Clients] ([Id])
+);
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_ImportBatches_ClientId' AND object_id = OBJECT_ID(N'dbo.ImportBatches'))
+CREATE INDEX [IX_ImportBatches_ClientId] ON [ImportBatches] ([ClientId]);
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_ImportBatches_Status_CreatedAt' AND object_id = OBJECT_ID(N'dbo.ImportBatches'))
+CREATE INDEX [IX_ImportBatches_Status_CreatedAt] ON [ImportBatches] ([Status], [CreatedAt]);
+IF OBJECT_ID(N'dbo.ImportItems', N'U') IS NULL
+CREATE TABLE [ImportItems] (
+    [Id] bigint IDENTITY(1,1) NOT NULL PRIMARY KEY,
+    [BatchId] uniqueidentifier NOT NULL,
+    [Sequence] int NOT NULL,
+    [PayloadJson] nvarchar(max) NOT NULL,
+    [Status] nvarchar(16) NOT NULL,
+    [ErrorMessage] nvarchar(max),
+    [CreatedAt] datetime2 NOT NULL,
+    CONSTRAINT [FK_ImportItems_ImportBatches_BatchId] FOREIGN KEY ([BatchId]) REFERENCES [ImportBatches] ([Id]) ON DELETE CASCADE
+);
+-- 0003 create BatchLocks with slot 1
+IF OBJECT_ID(N'dbo.BatchLocks', N'U') IS NULL
+CREATE TABLE [BatchLocks] (
+    [Id] int NOT NULL PRIMARY KEY,
+    [IsLocked] bit NOT NULL DEFAULT 0,
+    [LockOwnerBatchId] uniqueidentifier,
+    [LockedAt] datetime2
+);
+INSERT INTO [BatchLocks] ([Id], [IsLocked]) SELECT 1, 0 WHERE NOT EXISTS (SELECT 1 FROM [BatchLocks] WHERE [Id] = 1);
+-- 0004 create WebhookSubscriptions
+IF OBJECT_ID(N'dbo.WebhookSubscriptions', N'U') IS NULL
+CREATE TABLE [WebhookSubscriptions] (
+    [Id] uniqueidentifier NOT NULL PRIMARY KEY,
+    [ClientId] uniqueidentifier NOT NULL,
+    [Url] nvarchar(512) NOT NULL,
+    [Secret] nvarchar(128) NOT NULL,
+    [IsActive] bit NOT NULL DEFAULT 1,
+    [CreatedAt] datetime2 NOT NULL,
+    CONSTRAINT [FK_WebhookSubscriptions_Clients_ClientId] FOREIGN KEY ([ClientId]) REFERENCES [Clients] ([Id]) ON DELETE CASCADE
+);
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_WebhookSubscriptions_ClientId_Url' AND object_id = OBJECT_ID(N'dbo.WebhookSubscriptions'))
+CREATE UNIQUE INDEX [IX_WebhookSubscriptions_ClientId_Url] ON [WebhookSubscriptions] ([ClientId], [Url]);
+-- 0005 add resumable processing columns to ImportBatches and ImportItems
+ALTER TABLE [ImportBatches] ADD [ScheduledFor] datetime2;
+ALTER TABLE [ImportBatches] ADD [PolicyReason] nvarchar(200);
+ALTER TABLE [ImportBatches] ADD [FailedRecords] int NOT NULL DEFAULT 0;
+ALTER TABLE [ImportBatches] ADD [SkippedRecords] int NOT NULL DEFAULT 0;
+ALTER TABLE [ImportBatches] ADD [ChunkSize] int;
+ALTER TABLE [ImportBatches] ADD [StagedRecords] int NOT NULL DEFAULT 0;
+ALTER TABLE [ImportBatches] ADD [StagedAt] datetime2;
+ALTER TABLE [ImportBatches] ADD [AttemptCount] int NOT NULL DEFAULT 0;
+ALTER TABLE [ImportBatches] ADD [PauseCount] int NOT NULL DEFAULT 0;
+ALTER TABLE [ImportBatches] ADD [NextAttemptAt] datetime2;
+ALTER TABLE [ImportBatches] ADD [WorkerId] nvarchar(128);
+ALTER TABLE [ImportBatches] ADD [HeartbeatAt] datetime2;
+ALTER TABLE [ImportBatches] ADD [LeaseToken] bigint NOT NULL DEFAULT 0;
+ALTER TABLE [ImportBatches] ADD [TraceId] nvarchar(64);
+ALTER TABLE [ImportItems] ADD [LeadId] nvarchar(128);
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'UX_ImportItems_BatchId_Sequence' AND object_id = OBJECT_ID(N'dbo.ImportItems'))
+CREATE UNIQUE INDEX [UX_ImportItems_BatchId_Sequence] ON [ImportItems] ([BatchId], [Sequence]);
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_ImportItems_BatchId_Status_Sequence' AND object_id = OBJECT_ID(N'dbo.ImportItems'))
+CREATE INDEX [IX_ImportItems_BatchId_Status_Sequence] ON [ImportItems] ([BatchId], [Status], [Sequence]);
+-- 0006 add lease columns to BatchLocks
+ALTER TABLE [BatchLocks] ADD [LeaseToken] bigint NOT NULL DEFAULT 0;
+ALTER TABLE [BatchLocks] ADD [HeartbeatAt] datetime2;
+ALTER TABLE [BatchLocks] ADD [LockedBy] nvarchar(128);

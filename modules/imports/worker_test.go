@@ -1,0 +1,342 @@
+package imports
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dataflow/dataflow/modules/clients"
+	"github.com/dataflow/dataflow/modules/imports/importtest"
+	"github.com/dataflow/dataflow/modules/locking"
+	"github.com/dataflow/dataflow/modules/omniflow"
+	"github.com/dataflow/dataflow/modules/webhooks"
+	"github.com/dataflow/dataflow/platform/database"
+	"github.com/dataflow/dataflow/platform/database/dbtest"
+	"github.com/dataflow/dataflow/platform/storage"
+)
+
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	c.now = c.now.Add(d)
+}
+
+type workerBundle struct {
+	db       *database.DB
+	worker   *Worker
+	watchdog *Watchdog
+	standIn  *omniflow.StandIn
+	storage  *storage.Store
+	clock    *testClock
+	clientID database.UUID
+}
+
+func setupWorker(t *testing.T, open func(testing.TB) *database.DB, standInCfg omniflow.StandInConfig, maxRetries int) *workerBundle {
+	t.Helper()
+
+	conn := open(t)
+	var all []database.Migration
+	all = append(all, clients.Migrations()...)
+	all = append(all, Migrations()...)
+	all = append(all, locking.Migrations()...)
+	all = append(all, webhooks.Migrations()...)
+	dbtest.Migrate(t, conn, all)
+
+	clk := &testClock{now: time.Now().UTC()}
+	client := clients.Client{ID: database.NewUUID(), Name: "Test", ClientIdentifier: "test", SecretHash: []byte{1}, SecretSalt: []byte{1},
+		Status: clients.StatusActive, CreatedAt: clk.Now()}
+	require.NoError(t, conn.Create(&client).Error)
+
+	standInCfg.KeepRecords = true
+	standIn := omniflow.NewStandIn(standInCfg, zerolog.Nop())
+	srv := httptest.NewServer(standIn.Handler())
+	t.Cleanup(srv.Close)
+
+	sender, err := omniflow.NewClient(omniflow.ClientConfig{BaseURL: srv.URL, MaxRetries: maxRetries, RetryBaseDelay: time.Millisecond,
+		Timeout: 5 * time.Second, Logger: zerolog.Nop()})
+	require.NoError(t, err)
+
+	store := &store{db: conn, now: clk.Now}
+	files, err := storage.New(filepath.Join(t.TempDir(), "uploads"))
+	require.NoError(t, err)
+
+	slots := locking.NewSlots(conn, zerolog.Nop(), clk.Now)
+	w := &Worker{
+		cfg: WorkerConfig{ID: "test-worker", ChunkSize: 100, PollInterval: 10 * time.Millisecond, LockTimeout: time.Minute,
+			HeartbeatInterval: time.Hour, Slots: 1, MaxAttempts: 5, UnavailableDelay: time.Minute, ShutdownTimeout: 5 * time.Second},
+		store: store, slots: slots, sender: sender, storage: files, log: zerolog.Nop(), now: clk.Now,
+	}
+	require.NoError(t, slots.Ensure(context.Background(), 1))
+
+	return &workerBundle{
+		db: conn, worker: w, standIn: standIn, storage: files, clock: clk, clientID: client.ID,
+		watchdog: &Watchdog{slots: slots, store: store, timeout: time.Minute, interval: time.Minute, log: zerolog.Nop()},
+	}
+}
+
+// addBatch stores content as an uploaded file and creates its Pending batch.
+func (b *workerBundle) addBatch(t *testing.T, content []byte, origin string) Batch {
+	t.Helper()
+
+	id := database.NewUUID()
+	saved, err := b.storage.Save(id.String(), "leads.json", bytesReader(content), 0)
+	require.NoError(t, err)
+
+	batch := Batch{ID: id, ClientID: b.clientID, Status: StatusPending, FileType: FileTypeJSON, FileName: "leads.json",
+		FileSizeBytes: saved.SizeBytes, Checksum: saved.SHA256, UploadPath: saved.Path, PolicyDecision: DecisionImmediate,
+		OriginDefault: nullable(origin), CreatedAt: b.clock.Now()}
+	require.NoError(t, b.worker.store.createBatch(context.Background(), &batch))
+
+	return batch
+}
+
+func (b *workerBundle) load(t *testing.T, id database.UUID) Batch {
+	t.Helper()
+
+	batch, err := b.worker.store.batch(context.Background(), id)
+	require.NoError(t, err)
+
+	return batch
+}
+
+func leadsFile(t *testing.T, n int, opts importtest.GenerateOptions) []byte {
+	t.Helper()
+
+	path := filepath.Join(t.TempDir(), "leads.json")
+	require.NoError(t, importtest.GenerateLeadsFile(path, n, opts))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+
+	return data
+}
+
+func TestWorker(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			t.Run("delivers every record once and completes", func(t *testing.T) {
+				b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+				batch := b.addBatch(t, leadsFile(t, 250, importtest.GenerateOptions{Seed: 1, MissingOriginEvery: 5}), "fallback")
+
+				worked, err := b.worker.RunOnce(context.Background())
+				require.NoError(t, err)
+				require.True(t, worked)
+
+				got := b.load(t, batch.ID)
+				require.Equal(t, StatusCompleted, got.Status)
+				require.Equal(t, 250, got.TotalRecords)
+				require.Equal(t, 250, got.ProcessedRecords)
+				require.Zero(t, got.FailedRecords)
+				require.NotNil(t, got.CompletedAt)
+				require.Equal(t, 100, *got.ChunkSize)
+
+				stats := b.standIn.Stats().Batches[batch.ID.String()]
+				require.EqualValues(t, 250, stats.DistinctSequences)
+				require.Zero(t, stats.DuplicateSequenceCount)
+				require.Len(t, stats.Chunks, 3)
+				require.Equal(t, 50, stats.Chunks[2].Size)
+				require.Equal(t, batch.ID.String()+":3", stats.Chunks[2].IdempotencyKey)
+
+				var imported int64
+				require.NoError(t, b.db.Model(&Item{}).Where(b.db.Render("{BatchId} = ? AND {Status} = ? AND {LeadId} IS NOT NULL"), batch.ID, ItemImported).
+					Count(&imported).Error)
+				require.EqualValues(t, 250, imported)
+
+				_, err = os.Stat(filepath.Dir(batch.UploadPath))
+				require.ErrorIs(t, err, os.ErrNotExist, "the batch folder must be removed")
+			})
+
+			t.Run("records rejected by omniflow end with errors", func(t *testing.T) {
+				b := setupWorker(t, engine.Open, omniflow.StandInConfig{RequiredFields: []string{"phoneNumber"}}, 3)
+				batch := b.addBatch(t, leadsFile(t, 120, importtest.GenerateOptions{Seed: 2, MissingPhoneEvery: 10}), "")
+
+				_, err := b.worker.RunOnce(context.Background())
+				require.NoError(t, err)
+
+				got := b.load(t, batch.ID)
+				require.Equal(t, StatusCompletedWithErrors, got.Status)
+				require.Equal(t, 12, got.FailedRecords)
+				require.Contains(t, *got.ErrorSummary, "12 of 120 records failed")
+				require.Contains(t, *got.ErrorSummary, "phoneNumber")
+
+				var failed []Item
+				require.NoError(t, b.db.Where(b.db.Render("{BatchId} = ? AND {Status} = ?"), batch.ID, ItemError).Find(&failed).Error)
+				require.Len(t, failed, 12)
+				require.Contains(t, *failed[0].ErrorMessage, "phoneNumber")
+			})
+
+			t.Run("invalid json fails with the offset and sends nothing", func(t *testing.T) {
+				b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+				batch := b.addBatch(t, []byte(`[{"name":"a"},{"name":"b"} {"name":"c"}]`), "")
+
+				_, err := b.worker.RunOnce(context.Background())
+				require.NoError(t, err)
+
+				got := b.load(t, batch.ID)
+				require.Equal(t, StatusFailed, got.Status)
+				require.Contains(t, *got.ErrorSummary, "byte offset 27")
+				require.Empty(t, b.standIn.Stats().Batches)
+
+				var items int64
+				require.NoError(t, b.db.Model(&Item{}).Where(b.db.Render("{BatchId} = ?"), batch.ID).Count(&items).Error)
+				require.Zero(t, items)
+			})
+
+			t.Run("omniflow outage pauses the batch without using an attempt", func(t *testing.T) {
+				b := setupWorker(t, engine.Open, omniflow.StandInConfig{FailFirst: 1000}, 0)
+				batch := b.addBatch(t, leadsFile(t, 10, importtest.GenerateOptions{Seed: 3}), "")
+
+				_, err := b.worker.RunOnce(context.Background())
+				require.NoError(t, err)
+
+				got := b.load(t, batch.ID)
+				require.Equal(t, StatusPending, got.Status)
+				require.Equal(t, 1, got.PauseCount)
+				require.Zero(t, got.AttemptCount)
+				require.Zero(t, got.ProcessedRecords)
+				require.NotNil(t, got.NextAttemptAt)
+				require.True(t, got.NextAttemptAt.After(b.clock.Now()))
+
+				worked, err := b.worker.RunOnce(context.Background())
+				require.NoError(t, err)
+				require.False(t, worked, "a paused batch waits for NextAttemptAt")
+			})
+
+			t.Run("claim is won by exactly one of many workers", func(t *testing.T) {
+				b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+				batch := b.addBatch(t, []byte(`[{"a":1}]`), "")
+
+				var wg sync.WaitGroup
+				var mu sync.Mutex
+				wins := 0
+				for range 8 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						_, ok, err := b.worker.store.claim(context.Background(), batch, "w", 100)
+						if err != nil {
+							t.Errorf("claim: %v", err)
+						}
+
+						if ok {
+							mu.Lock()
+							wins++
+							mu.Unlock()
+						}
+					}()
+				}
+				wg.Wait()
+				require.Equal(t, 1, wins)
+			})
+
+			t.Run("watchdog recovers an abandoned batch and fences its worker", func(t *testing.T) {
+				b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+				batch := b.addBatch(t, leadsFile(t, 150, importtest.GenerateOptions{Seed: 4}), "")
+				ctx := context.Background()
+
+				lease, err := b.worker.slots.Acquire(ctx, 1, "frozen-worker")
+				require.NoError(t, err)
+				token, ok, err := b.worker.store.claim(ctx, batch, "frozen-worker", 100)
+				require.NoError(t, err)
+				require.True(t, ok)
+
+				b.clock.Advance(2 * time.Minute)
+				recovered, err := b.watchdog.RunOnce(ctx)
+				require.NoError(t, err)
+				require.EqualValues(t, 1, recovered)
+
+				got := b.load(t, batch.ID)
+				require.Equal(t, StatusPending, got.Status)
+				require.Greater(t, got.LeaseToken, token)
+
+				require.ErrorIs(t, b.worker.store.heartbeat(ctx, batch.ID, token), ErrLeaseLost)
+				require.ErrorIs(t, b.worker.slots.Heartbeat(ctx, lease), locking.ErrLeaseLost)
+
+				_, err = b.worker.RunOnce(ctx)
+				require.NoError(t, err)
+
+				got = b.load(t, batch.ID)
+				require.Equal(t, StatusCompleted, got.Status)
+				require.Equal(t, 2, got.AttemptCount)
+				require.EqualValues(t, 150, b.standIn.Stats().Batches[batch.ID.String()].DistinctSequences)
+			})
+
+			t.Run("resumes staging after the records already staged", func(t *testing.T) {
+				b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+				batch := b.addBatch(t, leadsFile(t, 2500, importtest.GenerateOptions{Seed: 5}), "")
+				ctx := context.Background()
+
+				// A first claim staged the first 1,000 records, then its
+				// worker died.
+				token, ok, err := b.worker.store.claim(ctx, batch, "dead-worker", 100)
+				require.NoError(t, err)
+				require.True(t, ok)
+
+				first := b.load(t, batch.ID)
+				run := &batchRun{w: b.worker, b: first, token: token, chunkSize: 100, log: zerolog.Nop()}
+				records, err := os.ReadFile(batch.UploadPath)
+				require.NoError(t, err)
+				partial := stagePrefix(t, records, 1000)
+				items := make([]Item, len(partial))
+				for i, p := range partial {
+					items[i] = Item{BatchID: batch.ID, Sequence: i, PayloadJSON: string(p), Status: ItemPending, CreatedAt: b.clock.Now()}
+				}
+				require.NoError(t, b.worker.store.stageItems(ctx, batch.ID, token, items, 1000))
+				_ = run
+
+				b.clock.Advance(2 * time.Minute)
+				_, err = b.watchdog.RunOnce(ctx)
+				require.NoError(t, err)
+
+				_, err = b.worker.RunOnce(ctx)
+				require.NoError(t, err)
+
+				got := b.load(t, batch.ID)
+				require.Equal(t, StatusCompleted, got.Status)
+				require.Equal(t, 2500, got.TotalRecords)
+
+				var count int64
+				require.NoError(t, b.db.Model(&Item{}).Where(b.db.Render("{BatchId} = ?"), batch.ID).Count(&count).Error)
+				require.EqualValues(t, 2500, count)
+				stats := b.standIn.Stats().Batches[batch.ID.String()]
+				require.EqualValues(t, 2500, stats.DistinctSequences)
+				require.Zero(t, stats.DuplicateSequenceCount)
+			})
+		})
+	}
+}
+
+func stagePrefix(t *testing.T, content []byte, n int) [][]byte {
+	t.Helper()
+
+	reader, err := newJSONRecords(bytesReader(content))
+	require.NoError(t, err)
+
+	out := make([][]byte, 0, n)
+	for range n {
+		raw, err := reader.Next()
+		require.NoError(t, err)
+		out = append(out, raw)
+	}
+
+	return out
+}
