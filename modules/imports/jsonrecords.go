@@ -113,7 +113,11 @@ func (jr *jsonRecords) Next() (json.RawMessage, error) {
 			return nil, err
 		}
 
-		return raw, jr.expectEnd()
+		if err := jr.expectEnd(); !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+
+		return raw, nil
 	}
 
 	if !jr.dec.More() {
@@ -157,6 +161,12 @@ func (jr *jsonRecords) expectEnd() error {
 	}
 
 	if err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return &FileError{Record: -1, Offset: jr.skip + jr.dec.InputOffset(),
+				Reason: "unexpected data after the end of the JSON value: " + syntax.Error()}
+		}
+
 		return jr.syntaxError(err)
 	}
 
