@@ -207,34 +207,49 @@ func (s *store) commitChunk(ctx context.Context, id database.UUID, token int64, 
 }
 
 // updateOutcomes writes item outcomes: runs of imported records without a
-// lead id as one range UPDATE each, the rest one row at a time.
+// lead id as one range UPDATE each, the rest with one UPDATE per group of
+// rows, so a chunk costs a few statements, not one round trip per record.
 func updateOutcomes(tx *gorm.DB, d database.Dialect, id database.UUID, outcomes []itemOutcome) error {
 	rangeSQL := d.Render("UPDATE {ImportItems} SET {Status} = ? WHERE {BatchId} = ? AND {Sequence} >= ? AND {Sequence} <= ?")
-	rowSQL := d.Render("UPDATE {ImportItems} SET {Status} = ?, {LeadId} = ?, {ErrorMessage} = ? WHERE {BatchId} = ? AND {Sequence} = ?")
 
+	var individual []itemOutcome
 	for i := 0; i < len(outcomes); {
 		o := outcomes[i]
-		if o.Status == ItemImported && o.LeadID == "" {
-			j := i
-			for j+1 < len(outcomes) && outcomes[j+1].Status == ItemImported && outcomes[j+1].LeadID == "" &&
-				outcomes[j+1].Sequence == outcomes[j].Sequence+1 {
-				j++
-			}
-
-			if err := tx.Exec(rangeSQL, ItemImported, id, o.Sequence, outcomes[j].Sequence).Error; err != nil {
-				return fmt.Errorf("storing record outcomes: %w", err)
-			}
-
-			i = j + 1
+		if o.Status != ItemImported || o.LeadID != "" {
+			individual = append(individual, o)
+			i++
 
 			continue
 		}
 
-		if err := tx.Exec(rowSQL, o.Status, nullable(o.LeadID), nullable(truncate(o.Error, 2000)), id, o.Sequence).Error; err != nil {
-			return fmt.Errorf("storing record outcome: %w", err)
+		j := i
+		for j+1 < len(outcomes) && outcomes[j+1].Status == ItemImported && outcomes[j+1].LeadID == "" &&
+			outcomes[j+1].Sequence == outcomes[j].Sequence+1 {
+			j++
 		}
 
-		i++
+		if err := tx.Exec(rangeSQL, ItemImported, id, o.Sequence, outcomes[j].Sequence).Error; err != nil {
+			return fmt.Errorf("storing record outcomes: %w", err)
+		}
+
+		i = j + 1
+	}
+
+	columns := []string{"Status", "LeadId", "ErrorMessage"}
+	types := []database.ColumnType{database.TypeInt, database.TypeString, database.TypeString, database.TypeText}
+	maxRows := d.BulkUpdateMaxRows(len(types))
+	for start := 0; start < len(individual); start += maxRows {
+		group := individual[start:min(start+maxRows, len(individual))]
+		args := make([]any, 0, len(group)*len(types)+1)
+		for _, o := range group {
+			args = append(args, o.Sequence, o.Status, nullable(o.LeadID), nullable(truncate(o.Error, 2000)))
+		}
+
+		args = append(args, id)
+		sql := d.BulkUpdate("ImportItems", "BatchId", "Sequence", columns, types, len(group))
+		if err := tx.Exec(sql, args...).Error; err != nil {
+			return fmt.Errorf("storing record outcomes: %w", err)
+		}
 	}
 
 	return nil

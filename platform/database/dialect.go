@@ -226,3 +226,85 @@ func (d Dialect) DropIndex(name, table string) string {
 
 	return "DROP INDEX IF EXISTS " + d.Quote(name)
 }
+
+// BulkUpdate renders one UPDATE that gives each of rows rows its own values:
+// it joins table to a VALUES list on keyColumn, and limits the update to
+// rows whose filterColumn equals the last parameter. The parameters are, for
+// each row, the key then one value per set column, then the filter value.
+// types gives the portable type of the key and of each set column, which
+// PostgreSQL needs to type the VALUES list.
+func (d Dialect) BulkUpdate(table, filterColumn, keyColumn string, setColumns []string, types []ColumnType, rows int) string {
+	width := 1 + len(setColumns)
+	row := make([]string, width)
+	for i := range row {
+		row[i] = "?"
+		if d.Provider == Postgres {
+			row[i] = "CAST(? AS " + postgresCastType(types[i]) + ")"
+		}
+	}
+
+	tuple := "(" + strings.Join(row, ", ") + ")"
+	values := strings.TrimSuffix(strings.Repeat(tuple+", ", rows), ", ")
+
+	names := make([]string, width)
+	names[0] = "k"
+	for i := range setColumns {
+		names[i+1] = fmt.Sprintf("c%d", i+1)
+	}
+
+	sets := make([]string, len(setColumns))
+	switch d.Provider {
+	case SQLServer:
+		for i, c := range setColumns {
+			sets[i] = fmt.Sprintf("t.%s = v.%s", d.Quote(c), names[i+1])
+		}
+
+		return fmt.Sprintf("UPDATE t SET %s FROM %s AS t JOIN (VALUES %s) AS v(%s) ON t.%s = v.k WHERE t.%s = ?",
+			strings.Join(sets, ", "), d.Quote(table), values, strings.Join(names, ", "), d.Quote(keyColumn), d.Quote(filterColumn))
+	case Postgres:
+		for i, c := range setColumns {
+			sets[i] = fmt.Sprintf("%s = v.%s", d.Quote(c), names[i+1])
+		}
+
+		return fmt.Sprintf("UPDATE %s AS t SET %s FROM (VALUES %s) AS v(%s) WHERE t.%s = ? AND t.%s = v.k",
+			d.Quote(table), strings.Join(sets, ", "), values, strings.Join(names, ", "), d.Quote(filterColumn), d.Quote(keyColumn))
+	default:
+		// SQLite names the columns of a VALUES list column1, column2, ...
+		for i, c := range setColumns {
+			sets[i] = fmt.Sprintf("%s = v.column%d", d.Quote(c), i+2)
+		}
+
+		return fmt.Sprintf("UPDATE %s SET %s FROM (VALUES %s) AS v WHERE %s.%s = ? AND %s.%s = v.column1",
+			d.Quote(table), strings.Join(sets, ", "), values, d.Quote(table), d.Quote(filterColumn), d.Quote(table), d.Quote(keyColumn))
+	}
+}
+
+// BulkUpdateMaxRows is how many rows one BulkUpdate may carry for width
+// parameters per row: SQL Server takes at most 2,100 parameters per
+// statement; the others are held to 1,000 rows to bound statement size.
+func (d Dialect) BulkUpdateMaxRows(width int) int {
+	if d.Provider == SQLServer {
+		return (2100 - 1) / width
+	}
+
+	return 1000
+}
+
+func postgresCastType(t ColumnType) string {
+	switch t {
+	case TypeInt:
+		return "integer"
+	case TypeBigInt, TypeIdentity:
+		return "bigint"
+	case TypeBool:
+		return "boolean"
+	case TypeUUID:
+		return "uuid"
+	case TypeTime:
+		return "timestamptz"
+	case TypeBytes:
+		return "bytea"
+	default:
+		return "text"
+	}
+}
