@@ -340,3 +340,49 @@ func stagePrefix(t *testing.T, content []byte, n int) [][]byte {
 
 	return out
 }
+
+func TestWorkerStop(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+			batch := b.addBatch(t, leadsFile(t, 500, importtest.GenerateOptions{Seed: 6}), "")
+
+			ctx, cancel := context.WithCancel(context.Background())
+			b.worker.afterChunk = func(_ database.UUID, chunkID int) {
+				if chunkID == 2 {
+					cancel()
+				}
+			}
+
+			done := make(chan error, 1)
+			go func() { done <- b.worker.Run(ctx) }()
+
+			select {
+			case err := <-done:
+				require.NoError(t, err)
+			case <-time.After(30 * time.Second):
+				t.Fatal("worker did not stop")
+			}
+
+			got := b.load(t, batch.ID)
+			require.Equal(t, StatusPending, got.Status, "a stopped worker hands the batch back")
+			require.Equal(t, 200, got.ProcessedRecords, "the chunk in flight finishes and commits")
+			require.Zero(t, got.AttemptCount, "a clean stop does not use an attempt")
+			require.Nil(t, got.WorkerID)
+
+			held, err := b.worker.slots.(*locking.Slots).HeldCount(context.Background())
+			require.NoError(t, err)
+			require.Zero(t, held)
+
+			b.worker.afterChunk = nil
+			_, err = b.worker.RunOnce(context.Background())
+			require.NoError(t, err)
+
+			got = b.load(t, batch.ID)
+			require.Equal(t, StatusCompleted, got.Status)
+			stats := b.standIn.Stats().Batches[batch.ID.String()]
+			require.EqualValues(t, 500, stats.DistinctSequences)
+			require.Zero(t, stats.DuplicateSequenceCount)
+		})
+	}
+}
