@@ -139,3 +139,32 @@ func TestMigrations(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrentMigrations(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			conn := engine.Open(t)
+			errs := make(chan error, 4)
+			for range 4 {
+				go func() {
+					m, err := database.NewMigrator(conn.DB, conn.Dialect, db.Migrations())
+					if err == nil {
+						_, err = m.Up(context.Background())
+					}
+
+					errs <- err
+				}()
+			}
+
+			for range 4 {
+				require.NoError(t, <-errs)
+			}
+
+			m, err := database.NewMigrator(conn.DB, conn.Dialect, db.Migrations())
+			require.NoError(t, err)
+			pending, err := m.Pending(context.Background())
+			require.NoError(t, err)
+			require.Zero(t, pending)
+		})
+	}
+}

@@ -253,10 +253,13 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 
 		log.Info().Msg("worker: stop requested, batch released for another worker")
 	default:
-		// A database or file system error: leave the batch Processing. The
-		// watchdog puts it back once the heartbeat is old, and the attempt
-		// counts.
+		// A database or file system error. The attempt counts; the batch goes
+		// back to Pending now if the database answers, else the watchdog
+		// puts it back once its heartbeat is older than the lock timeout.
 		log.Error().Err(err).Msg("worker: processing failed; the batch will be resumed")
+		if rerr := w.store.release(work, run.b.ID, run.token, false, nil); rerr != nil {
+			log.Warn().Err(rerr).Msg("worker: releasing batch after a failure failed; the watchdog will recover it")
+		}
 	}
 }
 

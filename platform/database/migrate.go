@@ -61,7 +61,16 @@ func (m *Migrator) ensureHistory(ctx context.Context) error {
 		{Name: "Name", Type: TypeString, Size: 200},
 		{Name: "AppliedAt", Type: TypeTime},
 	}})
-	if err := m.db.WithContext(ctx).Exec(stmt).Error; err != nil {
+	// CREATE TABLE IF NOT EXISTS races with itself on PostgreSQL, so it runs
+	// under the migration lock too.
+	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := m.lock(tx); err != nil {
+			return err
+		}
+
+		return tx.Exec(stmt).Error
+	})
+	if err != nil {
 		return fmt.Errorf("creating %s table: %w", historyTable, err)
 	}
 
@@ -159,6 +168,11 @@ func (m *Migrator) Up(ctx context.Context) ([]string, error) {
 
 func (m *Migrator) apply(ctx context.Context, mig Migration) error {
 	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		done, err := m.lockAndCheck(tx, mig.Version)
+		if err != nil || done {
+			return err
+		}
+
 		for _, stmt := range mig.Up(m.dialect) {
 			if err := tx.Exec(stmt).Error; err != nil {
 				return fmt.Errorf("running %q: %w", firstLine(stmt), err)
@@ -170,6 +184,44 @@ func (m *Migrator) apply(ctx context.Context, mig Migration) error {
 	})
 	if err != nil {
 		return fmt.Errorf("applying migration %s (%s): %w", mig.Version, mig.Name, err)
+	}
+
+	return nil
+}
+
+// lockAndCheck serializes migrations across processes (serve and work may
+// both start with ApplyMigrationsOnStartup) and reports whether another
+// process applied the version while this one waited. The lock is held until
+// the transaction ends. SQLite needs no statement: its transactions take the
+// write lock when they begin.
+func (m *Migrator) lockAndCheck(tx *gorm.DB, version string) (bool, error) {
+	if err := m.lock(tx); err != nil {
+		return false, err
+	}
+
+	var n int64
+	err := tx.Raw(m.dialect.Render("SELECT COUNT(*) FROM {SchemaMigrations} WHERE {Version} = ?"), version).Scan(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("reading %s: %w", historyTable, err)
+	}
+
+	return n > 0, nil
+}
+
+// lock takes a lock held until tx ends.
+func (m *Migrator) lock(tx *gorm.DB) error {
+	var lock string
+	switch m.dialect.Provider {
+	case Postgres:
+		lock = "SELECT pg_advisory_xact_lock(727311)"
+	case SQLServer:
+		lock = "EXEC sp_getapplock @Resource = 'dataflow-migrations', @LockMode = 'Exclusive', @LockOwner = 'Transaction'"
+	default:
+		return nil
+	}
+
+	if err := tx.Exec(lock).Error; err != nil {
+		return fmt.Errorf("taking the migration lock: %w", err)
 	}
 
 	return nil
@@ -196,6 +248,10 @@ func (m *Migrator) Down(ctx context.Context) (string, error) {
 		}
 
 		err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := m.lock(tx); err != nil {
+				return err
+			}
+
 			for _, stmt := range mig.Down(m.dialect) {
 				if err := tx.Exec(stmt).Error; err != nil {
 					return fmt.Errorf("running %q: %w", firstLine(stmt), err)
