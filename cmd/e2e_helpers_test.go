@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,7 +41,7 @@ import (
 const postgresURLVariable = "DATAFLOW_TEST_POSTGRES"
 
 // Bounds of the waits. They are generous because the race detector and a
-// busy CI machine slow the processes down several times.
+// busy CI machine slow the processes down.
 const (
 	buildTimeout     = 5 * time.Minute
 	readyTimeout     = 30 * time.Second
@@ -107,7 +108,14 @@ func dataflowBinary(t *testing.T) string {
 		defer cancel()
 
 		binary := filepath.Join(buildDir, "dataflow")
-		build := exec.CommandContext(ctx, "go", "build", "-o", binary, ".")
+		args := []string{"build", "-o", binary}
+		if raceEnabled() {
+			// The processes then report their own data races, which the
+			// stop check turns into test failures.
+			args = append(args, "-race")
+		}
+
+		build := exec.CommandContext(ctx, "go", append(args, ".")...)
 		build.Dir = repoRoot
 		output, err := build.CombinedOutput()
 		if err != nil {
@@ -122,6 +130,22 @@ func dataflowBinary(t *testing.T) string {
 	require.NoError(t, buildErr)
 
 	return buildBinary
+}
+
+// raceEnabled reports whether this test binary was built with -race.
+func raceEnabled() bool {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+
+	for _, setting := range info.Settings {
+		if setting.Key == "-race" {
+			return setting.Value == "true"
+		}
+	}
+
+	return false
 }
 
 // baseEnvironment keeps only the variables a Go program needs, so that
@@ -378,7 +402,13 @@ func startProcess(t *testing.T, name, dir string, env []string, args ...string) 
 
 		_ = output.file.Close()
 	})
-	t.Cleanup(func() { p.stop(t) })
+	t.Cleanup(func() {
+		p.stop(t)
+
+		if strings.Contains(output.String(), "WARNING: DATA RACE") {
+			t.Errorf("%s reported a data race; see its output", name)
+		}
+	})
 
 	return p
 }
@@ -396,6 +426,10 @@ func (p *process) stop(t *testing.T) {
 	}
 
 	if p.waitExit(stopTimeout) {
+		if code := p.exitCode(); code != 0 {
+			t.Errorf("%s exited with code %d after SIGTERM; a requested stop must exit 0", p.name, code)
+		}
+
 		return
 	}
 
@@ -497,7 +531,7 @@ func runDataflow(t *testing.T, dir string, env []string, timeout time.Duration, 
 // httpClient sends every request of the tests. Its timeout bounds each call.
 var httpClient = &http.Client{Timeout: httpTimeout}
 
-// waitHealthy polls baseURL/health until it answers 200, failing the test
+// waitHealthy polls baseURL/health until it returns 200, failing the test
 // when the process exits first or readyTimeout passes.
 func waitHealthy(t *testing.T, p *process, baseURL string) {
 	t.Helper()
@@ -521,9 +555,9 @@ func waitHealthy(t *testing.T, p *process, baseURL string) {
 
 		select {
 		case <-p.exited:
-			t.Fatalf("%s exited with %v before %s/health answered 200", p.name, p.waitErr, baseURL)
+			t.Fatalf("%s exited with %v before %s/health returned 200", p.name, p.waitErr, baseURL)
 		case <-deadline.C:
-			t.Fatalf("%s/health of %s did not answer 200 within %s (last error: %v)", baseURL, p.name, readyTimeout, err)
+			t.Fatalf("%s/health of %s did not return 200 within %s (last error: %v)", baseURL, p.name, readyTimeout, err)
 		case <-ticker.C:
 		}
 	}
@@ -560,7 +594,7 @@ func seedEnvironment(first int, clients ...credentials) []string {
 
 // stackOptions changes how newStack starts the processes.
 type stackOptions struct {
-	// chunkSize is ImportBatch:ChunkSize; 0 means 100.
+	// chunkSize is ImportBatch:ChunkSize, and 0 means 100.
 	chunkSize int
 	// standInArgs are extra omniflow-standin flags, such as --fail-first 8.
 	standInArgs []string
@@ -577,15 +611,15 @@ type stack struct {
 	root        string
 	storagePath string
 	// configDir is an empty folder, so no appsettings file takes part.
-	configDir string
-	workDir   string
-	env         []string
-	apiURL      string
-	standInURL  string
-	standIn     *process
-	serve       *process
-	worker      *process
-	sqlDB       *sql.DB
+	configDir  string
+	workDir    string
+	env        []string
+	apiURL     string
+	standInURL string
+	standIn    *process
+	serve      *process
+	worker     *process
+	sqlDB      *sql.DB
 }
 
 // newStack migrates the database and starts the stand-in, serve and,
@@ -640,6 +674,8 @@ func newStack(t *testing.T, db testDatabase, opts stackOptions) *stack {
 	s.serve = startProcess(t, "serve", s.workDir, s.env, "--config-dir", s.configDir, "serve")
 	waitHealthy(t, s.serve, s.apiURL)
 
+	s.openDatabase(t)
+
 	if !opts.deferWorker {
 		s.startWorker(t)
 	}
@@ -657,21 +693,16 @@ func (s *stack) startWorker(t *testing.T) {
 	s.worker.waitForOutput(t, "worker started", readyTimeout)
 }
 
-// database opens the stack's database with database/sql, once.
-func (s *stack) database(t *testing.T) *sql.DB {
+// openDatabase opens the stack's database with database/sql. The handle
+// lives as long as the test that created the stack, so subtests share it.
+func (s *stack) openDatabase(t *testing.T) {
 	t.Helper()
-
-	if s.sqlDB != nil {
-		return s.sqlDB
-	}
 
 	db, err := sql.Open(s.db.driverName, s.db.dataSource)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 
 	s.sqlDB = db
-
-	return db
 }
 
 // rebind turns ? placeholders into $1, $2... for PostgreSQL.
@@ -703,7 +734,7 @@ func (s *stack) exec(t *testing.T, query string, args ...any) int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 
-	result, err := s.database(t).ExecContext(ctx, s.rebind(query), args...)
+	result, err := s.sqlDB.ExecContext(ctx, s.rebind(query), args...)
 	require.NoError(t, err, "running %s", query)
 
 	affected, err := result.RowsAffected()
@@ -727,7 +758,7 @@ func (s *stack) items(t *testing.T, batchID string) []itemRow {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 
-	rows, err := s.database(t).QueryContext(ctx, s.rebind(
+	rows, err := s.sqlDB.QueryContext(ctx, s.rebind(
 		`SELECT "Sequence", "Status", "LeadId", "ErrorMessage" FROM "ImportItems" WHERE "BatchId" = ? ORDER BY "Sequence"`), batchID)
 	require.NoError(t, err)
 	defer rows.Close()
@@ -758,7 +789,7 @@ func (s *stack) batchRow(t *testing.T, batchID string) batchRow {
 	defer cancel()
 
 	var row batchRow
-	err := s.database(t).QueryRowContext(ctx, s.rebind(
+	err := s.sqlDB.QueryRowContext(ctx, s.rebind(
 		`SELECT "UploadPath", "PauseCount", "AttemptCount" FROM "ImportBatches" WHERE "Id" = ?`), batchID).
 		Scan(&row.uploadPath, &row.pauseCount, &row.attemptCount)
 	require.NoError(t, err, "loading batch %s", batchID)
@@ -949,7 +980,7 @@ func (s *stack) waitForBatch(t *testing.T, client credentials, batchID string) (
 	}
 }
 
-// standInStats returns GET /__standin/stats.
+// standInStats fetches GET /__standin/stats.
 func (s *stack) standInStats(t *testing.T) omniflow.Stats {
 	t.Helper()
 
@@ -965,8 +996,8 @@ func (s *stack) standInStats(t *testing.T) omniflow.Stats {
 	return stats
 }
 
-// standInRecords returns the status of GET /__standin/batches/{id}/records
-// and, when 200, the records the stand-in accepted for the batch.
+// standInRecords fetches GET /__standin/batches/{id}/records and returns
+// its status and, when 200, the records the stand-in accepted for the batch.
 func (s *stack) standInRecords(t *testing.T, batchID string) (int, []omniflow.StoredRecord) {
 	t.Helper()
 

@@ -54,6 +54,14 @@ func Execute(sample []byte) int {
 	defer stop()
 
 	if err := root.ExecuteContext(ctx); err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			// SIGTERM or Ctrl-C before the command was up (for example while
+			// waiting for the database) is a clean stop, not a failure.
+			fmt.Fprintln(os.Stderr, "stopped before start-up finished")
+
+			return 0
+		}
+
 		fmt.Fprintln(os.Stderr, "error:", err)
 
 		return 1

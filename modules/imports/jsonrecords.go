@@ -21,6 +21,10 @@ type FileError struct {
 }
 
 func (e *FileError) Error() string {
+	if e.Offset < 0 {
+		return fmt.Sprintf("invalid record %d: %s", e.Record, e.Reason)
+	}
+
 	if e.Record >= 0 {
 		return fmt.Sprintf("invalid file at byte offset %d (record %d): %s", e.Offset, e.Record, e.Reason)
 	}
