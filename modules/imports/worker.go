@@ -208,44 +208,45 @@ func (w *Worker) process(ctx context.Context, b Batch, token int64, lease lockin
 	w.afterRun(ctx, work, run, err, log)
 }
 
-// afterRun turns how a run ended into the batch's next state.
+// afterRun turns how a run ended into the batch's next state. Its writes use
+// their own short deadline, because work may already be cancelled (a stop
+// that outlived ShutdownTimeout); the lease token still guards them.
 func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, log zerolog.Logger) {
+	if err == nil {
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(work), 15*time.Second)
+	defer cancel()
+
 	var fileErr *FileError
 	switch {
-	case err == nil:
-		return
 	case errors.Is(err, ErrLeaseLost), errors.Is(context.Cause(work), ErrLeaseLost):
 		log.Warn().Msg("worker: lease lost, another worker owns the batch now; stopping")
-	case errors.As(err, &fileErr):
-		if ferr := w.store.failStaging(work, run.b.ID, run.token, fileErr.Error()); ferr != nil {
+	case errors.As(err, &fileErr), errors.Is(err, errMissingFile):
+		if ferr := w.store.failStaging(ctx, run.b.ID, run.token, err.Error()); ferr != nil {
 			log.Error().Err(ferr).Msg("worker: failing batch failed")
 
 			return
 		}
 
-		log.Info().Int64("offset", fileErr.Offset).Int("record", fileErr.Record).Msg("worker: batch failed, the file is invalid")
+		log.Info().Str("reason", err.Error()).Msg("worker: batch failed, the file cannot be read")
 		w.removeFile(run.b, log)
 	case errors.Is(err, omniflow.ErrUnavailable):
 		delay := min(w.cfg.UnavailableDelay<<min(run.b.PauseCount, 10), 30*time.Minute)
 		delay += time.Duration(rand.Int64N(int64(delay)/10 + 1))
 		until := w.now().UTC().Add(delay)
-		if rerr := w.store.release(work, run.b.ID, run.token, true, &until); rerr != nil {
+		if rerr := w.store.release(ctx, run.b.ID, run.token, true, &until); rerr != nil {
 			log.Error().Err(rerr).Msg("worker: pausing batch failed")
 
 			return
 		}
 
 		log.Warn().Err(err).Dur("pause", delay).Msg("worker: omniflow unavailable, batch paused")
-	case errors.Is(err, errMissingFile):
-		if ferr := w.store.failStaging(work, run.b.ID, run.token, err.Error()); ferr != nil {
-			log.Error().Err(ferr).Msg("worker: failing batch failed")
-
-			return
-		}
-
-		log.Error().Err(err).Msg("worker: batch failed")
-	case stop.Err() != nil && work.Err() == nil, errors.Is(err, errStopRequested):
-		if rerr := w.store.release(work, run.b.ID, run.token, true, nil); rerr != nil {
+	case stop.Err() != nil, errors.Is(err, errStopRequested):
+		// A stop, clean or cut short by ShutdownTimeout: only a chunk whose
+		// outcome was not committed is sent again, with the same key.
+		if rerr := w.store.release(ctx, run.b.ID, run.token, true, nil); rerr != nil {
 			log.Error().Err(rerr).Msg("worker: releasing batch on stop failed")
 
 			return
@@ -257,7 +258,7 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 		// back to Pending now if the database answers, else the watchdog
 		// puts it back once its heartbeat is older than the lock timeout.
 		log.Error().Err(err).Msg("worker: processing failed; the batch will be resumed")
-		if rerr := w.store.release(work, run.b.ID, run.token, false, nil); rerr != nil {
+		if rerr := w.store.release(ctx, run.b.ID, run.token, false, nil); rerr != nil {
 			log.Warn().Err(rerr).Msg("worker: releasing batch after a failure failed; the watchdog will recover it")
 		}
 	}

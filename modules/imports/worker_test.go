@@ -386,3 +386,52 @@ func TestWorkerStop(t *testing.T) {
 		})
 	}
 }
+
+func TestWorkerStopTimeout(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+			b.worker.cfg.ShutdownTimeout = 50 * time.Millisecond
+			batch := b.addBatch(t, leadsFile(t, 300, importtest.GenerateOptions{Seed: 7}), "")
+
+			ctx, cancel := context.WithCancel(context.Background())
+			b.worker.afterChunk = func(_ database.UUID, chunkID int) {
+				if chunkID == 1 {
+					// Chunk 2 hangs in OmniFlow longer than the shutdown
+					// timeout allows.
+					hang := int64(10_000)
+					require.NoError(t, b.standIn.Configure(omniflow.StandInSwitches{LatencyMs: &hang}))
+					cancel()
+				}
+			}
+
+			done := make(chan error, 1)
+			go func() { done <- b.worker.Run(ctx) }()
+
+			select {
+			case err := <-done:
+				require.NoError(t, err)
+			case <-time.After(30 * time.Second):
+				t.Fatal("worker did not stop within its shutdown timeout")
+			}
+
+			got := b.load(t, batch.ID)
+			require.Equal(t, StatusPending, got.Status, "the batch goes back even when the chunk in flight was cut off")
+			require.Equal(t, 100, got.ProcessedRecords)
+
+			none := int64(0)
+			require.NoError(t, b.standIn.Configure(omniflow.StandInSwitches{LatencyMs: &none}))
+			b.worker.afterChunk = nil
+			_, err := b.worker.RunOnce(context.Background())
+			require.NoError(t, err)
+
+			got = b.load(t, batch.ID)
+			require.Equal(t, StatusCompleted, got.Status)
+			stats := b.standIn.Stats().Batches[batch.ID.String()]
+			require.EqualValues(t, 300, stats.DistinctSequences)
+			for _, dup := range stats.DuplicateSequences {
+				require.Equal(t, []string{batch.ID.String() + ":2"}, dup.IdempotencyKeys, "only the cut-off chunk may be resent")
+			}
+		})
+	}
+}
