@@ -31,7 +31,7 @@ const (
 	benchBuildTimeout  = 5 * time.Minute
 	benchReadyTimeout  = 30 * time.Second
 	benchUploadTimeout = 5 * time.Minute
-	// benchBatchTimeout bounds the wait for one batch; 300,000 records at
+	// benchBatchTimeout bounds the wait for one batch, so 300,000 records at
 	// 1,000 records/s would still finish.
 	benchBatchTimeout = 10 * time.Minute
 	benchPollInterval = 50 * time.Millisecond
@@ -44,8 +44,8 @@ const (
 
 	// benchClockTicksPerSecond is USER_HZ, the unit of utime and stime in
 	// /proc/<pid>/stat.
-	// NOTE: 100 on every Linux x86 and arm64 kernel build seen so far; Go
-	// cannot read sysconf(_SC_CLK_TCK) without cgo.
+	// NOTE: assumed to be 100, the value `getconf CLK_TCK` prints on Linux
+	// x86-64. Go cannot call sysconf(_SC_CLK_TCK) without cgo.
 	benchClockTicksPerSecond = 100
 )
 
@@ -71,11 +71,11 @@ type benchPeaks struct {
 // and delivering them to `omniflow-standin`, each a separate process on
 // 127.0.0.1. Every sub-benchmark starts fresh processes on an empty
 // database, so the peak RSS it reports belongs to its own file size. Only
-// the upload and the wait for Completed are timed; building, starting the
+// the upload and the wait for Completed are timed. Building, starting the
 // processes and generating the leads file are not.
 //
-// Metrics: upload_MB/s (file bytes over the time from the first request byte
-// to the 202, MB = 10^6 bytes), records/s (records over the time from the
+// Metrics: upload_MB/s (file bytes over the time from sending the request to
+// receiving the 202, MB = 10^6 bytes), records/s (records over the time from the
 // 202 to the first poll that saw Completed, polled every 50 ms),
 // api_records/s (records over completedAt minus startedAt as the API reports
 // them), stage_records/s and deliver_records/s (the same interval split at
@@ -113,15 +113,15 @@ func BenchmarkPipeline(b *testing.B) {
 
 // BenchmarkWorkerInProcess runs the worker inside the benchmark process,
 // through the same command line as `dataflow work`, so that Go's CPU profiler
-// can see it; the stand-in and serve stay separate processes. It exists for
-// profiling and is not part of the published figures:
+// can see it. The stand-in and serve stay separate processes. The benchmark
+// exists for profiling, and its figures are not the published ones:
 //
 //	go test ./cmd -run '^$' -bench WorkerInProcess -benchtime 1x -cpuprofile cpu.out
 //	go tool pprof -top -cum -focus 'imports.\(\*Worker\).Run' cmd.test cpu.out
 //
 // Samples taken while the worker is inside SQLite (cgo) are charged to the
-// Go function that called it, which an external profiler such as perf
-// cannot do for Go binaries.
+// Go function that called it. perf's call graphs of the real binary did not
+// link SQLite's frames to their Go callers.
 func BenchmarkWorkerInProcess(b *testing.B) {
 	binary := benchBuildBinary(b)
 	filesDir := b.TempDir()
@@ -159,6 +159,10 @@ func BenchmarkWorkerInProcess(b *testing.B) {
 // benchStartWorkerInProcess runs `dataflow work` in a goroutine with the
 // stack's settings, and stops it with SIGTERM to this process when the
 // benchmark ends, as an operator stops the real binary.
+//
+// NOTE: the worker also reads the rest of the test process's environment, so
+// DataFlow variables exported in the shell apply to it, unlike to the
+// child processes.
 func benchStartWorkerInProcess(b *testing.B, stack *benchStack) {
 	for _, setting := range stack.settings {
 		name, value, _ := strings.Cut(setting, "=")
@@ -213,9 +217,9 @@ func benchCheckMemoryGrowth(b *testing.B, peaks map[benchCase]benchPeaks) {
 		return // a -bench filter skipped one of the two cases
 	}
 
-	// The allowance is 25% plus 16 MiB: a process that held the whole file or
-	// every record would grow by the extra 200,000 records, about 46 MB of
-	// JSON, and more once decoded.
+	// The allowance is 25% plus 16 MiB. A process that held the whole file or
+	// every record would grow by the extra 200,000 records, about 73 MB of
+	// JSON at 365 bytes a record, and more once decoded.
 	limit := func(base float64) float64 { return base*1.25 + 16 }
 	if large.serve > limit(small.serve) {
 		b.Errorf("serve peak RSS grew with the file size: %.1f MiB at 300,000 leads against %.1f MiB at 100,000; "+
@@ -280,7 +284,7 @@ type benchImportResult struct {
 	// apiDuration is completedAt minus startedAt as the API reports them.
 	apiDuration time.Duration
 	// staging runs from startedAt to the first poll that saw totalRecords
-	// set; delivery runs from there to completedAt.
+	// set, and delivery runs from there to completedAt.
 	staging    time.Duration
 	delivery   time.Duration
 	serveCPU   float64
@@ -368,8 +372,8 @@ func benchStartStack(b *testing.B, binary string, chunkSize int, inProcessWorker
 		return s
 	}
 
-	// The worker has no HTTP endpoint; a worker that fails to start shows up
-	// as an exit while the batch is awaited.
+	// The worker has no HTTP endpoint, so a worker that fails to start shows
+	// up as an exit while the batch is awaited.
 	s.work = benchStartProcess(b, "work", binary, dir, env, append([]string{"work"}, configFlag...)...)
 	s.workExited = s.work.exited
 	s.workFailure = func() string { return fmt.Sprintf("%v\n%s", s.work.waitErr, s.work.logTail()) }
@@ -429,9 +433,9 @@ func (s *benchStack) importFile(b *testing.B, path string, leads int) benchImpor
 	require.NotNil(b, status.CompletedAt)
 	require.False(b, stagedSeen.IsZero(), "no poll saw totalRecords set before Completed")
 
-	// stagedSeen is a poll time, so it can only be later than the real end of
-	// staging; it is capped to keep delivery from going negative when the
-	// last chunks ran between two polls.
+	// stagedSeen is a poll time, so it is later than the real end of staging.
+	// The cap keeps delivery from going negative when the last chunks ran
+	// between two polls.
 	staged := stagedSeen
 	if staged.After(*status.CompletedAt) {
 		staged = *status.CompletedAt
@@ -463,11 +467,21 @@ func (s *benchStack) upload(ctx context.Context, path string) (string, int64, ti
 		return "", 0, 0, fmt.Errorf("reading the size of the leads file: %w", err)
 	}
 
+	fileName := filepath.Base(path)
 	body, bodyWriter := io.Pipe()
 	form := multipart.NewWriter(bodyWriter)
+
+	// A known length makes the client send Content-Length, as curl -F does,
+	// instead of chunked transfer encoding, which the server would also
+	// have to decode.
+	length, err := benchFormLength(form.Boundary(), fileName, info.Size())
+	if err != nil {
+		return "", 0, 0, err
+	}
+
 	written := make(chan error, 1)
 	go func() {
-		err := benchWriteForm(form, file, filepath.Base(path))
+		err := benchWriteForm(form, struct{ io.Reader }{file}, fileName)
 		_ = bodyWriter.CloseWithError(err)
 		written <- err
 	}()
@@ -475,17 +489,17 @@ func (s *benchStack) upload(ctx context.Context, path string) (string, int64, ti
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.apiURL+"/imports", body)
 	if err != nil {
 		_ = body.CloseWithError(err)
+		<-written
 
 		return "", 0, 0, fmt.Errorf("building the upload request: %w", err)
 	}
 
+	req.ContentLength = length
 	req.Header.Set("Content-Type", form.FormDataContentType())
 	req.Header.Set("X-Client-Id", benchClientIdentifier)
 	req.Header.Set("X-Client-Secret", benchClientSecret)
 
-	// A 1 MiB write buffer keeps the client's share of the upload small next
-	// to the server's multipart parsing.
-	client := &http.Client{Transport: &http.Transport{WriteBufferSize: 1 << 20, DisableKeepAlives: true}}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	start := time.Now()
 	resp, err := client.Do(req)
 	elapsed := time.Since(start)
@@ -512,16 +526,45 @@ func (s *benchStack) upload(ctx context.Context, path string) (string, int64, ti
 	var accepted struct {
 		BatchID string `json:"batchId"`
 	}
-	if err := json.Unmarshal(payload, &accepted); err != nil || accepted.BatchID == "" {
-		return "", 0, 0, fmt.Errorf("reading the batch id from the 202 body %q: %v", payload, err)
+	if err := json.Unmarshal(payload, &accepted); err != nil {
+		return "", 0, 0, fmt.Errorf("decoding the 202 body %q: %w", payload, err)
+	}
+
+	if accepted.BatchID == "" {
+		return "", 0, 0, fmt.Errorf("missing batchId in the 202 body %q", payload)
 	}
 
 	return accepted.BatchID, info.Size(), elapsed, nil
 }
 
-// benchWriteForm writes the text fields, then the file part, and closes the
-// form.
-func benchWriteForm(form *multipart.Writer, file *os.File, fileName string) error {
+// benchFormLength returns the byte length of the form that benchWriteForm
+// writes with boundary around a file of fileSize bytes.
+func benchFormLength(boundary, fileName string, fileSize int64) (int64, error) {
+	var counter benchByteCounter
+	form := multipart.NewWriter(&counter)
+	if err := form.SetBoundary(boundary); err != nil {
+		return 0, fmt.Errorf("setting the multipart boundary %q: %w", boundary, err)
+	}
+
+	if err := benchWriteForm(form, strings.NewReader(""), fileName); err != nil {
+		return 0, err
+	}
+
+	return counter.n + fileSize, nil
+}
+
+// benchByteCounter is an io.Writer that only counts bytes.
+type benchByteCounter struct{ n int64 }
+
+func (c *benchByteCounter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+
+	return len(p), nil
+}
+
+// benchWriteForm writes the text fields, then content as the file part, and
+// closes the form.
+func benchWriteForm(form *multipart.Writer, content io.Reader, fileName string) error {
 	for _, field := range [][2]string{{"fileName", fileName}, {"contentType", "application/json"}, {"requestedBy", "benchmark"}} {
 		if err := form.WriteField(field[0], field[1]); err != nil {
 			return fmt.Errorf("writing form field %s: %w", field[0], err)
@@ -533,9 +576,9 @@ func benchWriteForm(form *multipart.Writer, file *os.File, fileName string) erro
 		return fmt.Errorf("creating the file part: %w", err)
 	}
 
-	// Hiding WriterTo makes io.CopyBuffer use the 1 MiB buffer instead of
-	// *os.File's 32 KiB fallback.
-	if _, err := io.CopyBuffer(part, struct{ io.Reader }{file}, make([]byte, 1<<20)); err != nil {
+	// The caller hides *os.File's WriterTo, so io.CopyBuffer reads 1 MiB at a
+	// time instead of falling back to io.Copy's 32 KiB buffer.
+	if _, err := io.CopyBuffer(part, content, make([]byte, 1<<20)); err != nil {
 		return fmt.Errorf("copying the leads file into the form: %w", err)
 	}
 
@@ -623,8 +666,8 @@ func (s *benchStack) batchStatus(batchID string) (benchBatchStatus, error) {
 	return status, nil
 }
 
-// checkDelivered asks the stand-in whether every record of the batch
-// arrived exactly once.
+// checkDelivered checks in the stand-in's statistics that every record of
+// the batch arrived exactly once.
 func (s *benchStack) checkDelivered(b *testing.B, batchID string, leads int) {
 	b.Helper()
 
@@ -819,8 +862,8 @@ func benchBaseEnvironment() []string {
 }
 
 // benchFreePort returns a TCP port of 127.0.0.1 that was free a moment ago.
-// Another process could take it before the child binds it; the child then
-// fails to start and the readiness wait reports its log.
+// Another process could take it before the child binds it. The child then
+// fails to start, and the readiness wait reports its log.
 func benchFreePort(b *testing.B) int {
 	b.Helper()
 

@@ -44,24 +44,82 @@ func (r *batchRun) execute(stop, work context.Context) error {
 	// The records are all in the database now; the file is not needed again.
 	r.w.removeFile(r.b, r.log)
 
+	return r.deliverAll(stop, work)
+}
+
+// chunkLoad is the result of reading one chunk from the database.
+type chunkLoad struct {
+	items []pendingItem
+	err   error
+}
+
+// deliverAll sends the chunks in order, from the first one with a pending
+// record. While a chunk is in flight, the next one is read from the
+// database, so the worker's read and OmniFlow's work overlap. The read is
+// safe to run early because a commit only touches its own chunk's rows.
+func (r *batchRun) deliverAll(stop, work context.Context) error {
+	first, ok, err := r.w.store.firstPending(work, r.b.ID)
+	if err != nil {
+		return err
+	}
+
+	if !ok {
+		return r.finish(work)
+	}
+
+	loaded := make(chan chunkLoad, 1)
+	load := func(index int) {
+		go func() {
+			items, err := r.w.store.loadChunk(work, r.b.ID, index, r.chunkSize)
+			loaded <- chunkLoad{items: items, err: err}
+		}()
+	}
+
+	index := first / r.chunkSize
+	load(index)
 	for {
+		next := <-loaded
+		if next.err != nil {
+			return next.err
+		}
+
 		if stop.Err() != nil {
 			return errStopRequested
 		}
 
-		items, index, err := r.w.store.nextChunk(work, r.b.ID, r.chunkSize)
-		if err != nil {
-			return err
+		more := (index+1)*r.chunkSize < r.b.TotalRecords
+		if more {
+			load(index + 1)
 		}
 
-		if len(items) == 0 {
-			return r.finish(work)
+		if len(next.items) > 0 {
+			if err := r.deliver(work, next.items, index); err != nil {
+				if more {
+					<-loaded
+				}
+
+				return err
+			}
 		}
 
-		if err := r.deliver(work, items, index); err != nil {
-			return err
+		if !more {
+			break
 		}
+
+		index++
 	}
+
+	// Every chunk was visited; a record still pending would mean a chunk
+	// was skipped, so look again rather than finish too early.
+	if _, ok, err := r.w.store.firstPending(work, r.b.ID); err != nil || ok {
+		if err == nil {
+			err = fmt.Errorf("records still pending after the last chunk")
+		}
+
+		return err
+	}
+
+	return r.finish(work)
 }
 
 // stage parses the whole file and stores every record as a Pending item.
@@ -144,7 +202,7 @@ func (r *batchRun) stage(work context.Context) error {
 }
 
 // deliver sends one chunk and commits its outcome.
-func (r *batchRun) deliver(work context.Context, items []Item, index int) error {
+func (r *batchRun) deliver(work context.Context, items []pendingItem, index int) error {
 	chunk := omniflow.Chunk{
 		BatchID: r.b.ID.String(),
 		ChunkID: index + 1,
@@ -158,7 +216,7 @@ func (r *batchRun) deliver(work context.Context, items []Item, index int) error 
 	}
 
 	for i, it := range items {
-		chunk.Items[i] = json.RawMessage(it.PayloadJSON)
+		chunk.Items[i] = it.Payload
 	}
 
 	start := time.Now()

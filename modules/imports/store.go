@@ -148,31 +148,56 @@ func (s *store) finishStaging(ctx context.Context, id database.UUID, token int64
 		"{StagedRecords} = ?, {TotalRecords} = ?, {StagedAt} = ?", total, total, s.utcNow())
 }
 
-// nextChunk returns the pending items of the first chunk that still has
-// any, and the chunk's 0-based index. Chunk boundaries are multiples of the
-// batch's fixed chunk size.
-func (s *store) nextChunk(ctx context.Context, id database.UUID, chunkSize int) ([]Item, int, error) {
+// firstPending returns the lowest sequence still Pending, or false when
+// every record has an outcome.
+func (s *store) firstPending(ctx context.Context, id database.UUID) (int, bool, error) {
 	var first *int
 	err := s.db.WithContext(ctx).Raw(s.db.Render(
 		"SELECT MIN({Sequence}) FROM {ImportItems} WHERE {BatchId} = ? AND {Status} = ?"), id, ItemPending).Scan(&first).Error
 	if err != nil {
-		return nil, 0, fmt.Errorf("finding the next chunk: %w", err)
+		return 0, false, fmt.Errorf("finding the next pending record: %w", err)
 	}
 
 	if first == nil {
-		return nil, 0, nil
+		return 0, false, nil
 	}
 
-	index := *first / chunkSize
-	var items []Item
-	err = s.db.WithContext(ctx).
-		Where(s.db.Render("{BatchId} = ? AND {Sequence} >= ? AND {Sequence} < ? AND {Status} = ?"), id, index*chunkSize, (index+1)*chunkSize, ItemPending).
-		Order(s.db.Render("{Sequence}")).Find(&items).Error
+	return *first, true, nil
+}
+
+// pendingItem is a record waiting for delivery.
+type pendingItem struct {
+	Sequence int
+	Payload  []byte
+}
+
+// loadChunk returns the pending records of one chunk, in order. It scans
+// rows by hand rather than through GORM, because this runs once per chunk
+// and is the hottest read of the worker.
+func (s *store) loadChunk(ctx context.Context, id database.UUID, index, chunkSize int) ([]pendingItem, error) {
+	rows, err := s.db.WithContext(ctx).Raw(s.db.Render(
+		"SELECT {Sequence}, {PayloadJson} FROM {ImportItems} WHERE {BatchId} = ? AND {Status} = ? AND {Sequence} >= ? AND {Sequence} < ? ORDER BY {Sequence}"),
+		id, ItemPending, index*chunkSize, (index+1)*chunkSize).Rows()
 	if err != nil {
-		return nil, 0, fmt.Errorf("loading chunk %d: %w", index+1, err)
+		return nil, fmt.Errorf("loading chunk %d: %w", index+1, err)
+	}
+	defer rows.Close()
+
+	items := make([]pendingItem, 0, chunkSize)
+	for rows.Next() {
+		var it pendingItem
+		if err := rows.Scan(&it.Sequence, &it.Payload); err != nil {
+			return nil, fmt.Errorf("loading chunk %d: %w", index+1, err)
+		}
+
+		items = append(items, it)
 	}
 
-	return items, index, nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("loading chunk %d: %w", index+1, err)
+	}
+
+	return items, nil
 }
 
 // itemOutcome is the result of one delivered record.
