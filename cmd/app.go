@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 
 	"github.com/dataflow/dataflow/modules/clients"
 	"github.com/dataflow/dataflow/modules/imports"
@@ -103,6 +104,22 @@ func buildApp(ctx context.Context, settings *config.Settings, log zerolog.Logger
 	}
 
 	return &app{kernel: k, db: db}, nil
+}
+
+// openApp loads and validates the settings for role, sets up logging and
+// builds the app.
+func openApp(cmd *cobra.Command, flags *globalFlags, role config.Role, opts appOptions) (*app, error) {
+	settings, err := loadSettings(cmd, flags, role)
+	if err != nil {
+		return nil, err
+	}
+
+	log, err := newLogger(settings)
+	if err != nil {
+		return nil, err
+	}
+
+	return buildApp(cmd.Context(), settings, log, opts)
 }
 
 // prepareSchema applies migrations when configured, else checks the schema

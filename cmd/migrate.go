@@ -74,17 +74,7 @@ func migrateSubcommand(flags *globalFlags, use, short string, fn func(*cobra.Com
 		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			settings, err := loadSettings(cmd, flags, config.RoleTool)
-			if err != nil {
-				return err
-			}
-
-			log, err := newLogger(settings)
-			if err != nil {
-				return err
-			}
-
-			a, err := buildApp(cmd.Context(), settings, log, appOptions{})
+			a, err := openApp(cmd, flags, config.RoleTool, appOptions{})
 			if err != nil {
 				return err
 			}

@@ -21,17 +21,7 @@ func newSeedCommand(flags *globalFlags) *cobra.Command {
 				return fmt.Errorf("invalid --from %q: the only source is appsettings", from)
 			}
 
-			settings, err := loadSettings(cmd, flags, config.RoleTool)
-			if err != nil {
-				return err
-			}
-
-			log, err := newLogger(settings)
-			if err != nil {
-				return err
-			}
-
-			a, err := buildApp(cmd.Context(), settings, log, appOptions{})
+			a, err := openApp(cmd, flags, config.RoleTool, appOptions{})
 			if err != nil {
 				return err
 			}
@@ -41,7 +31,8 @@ func newSeedCommand(flags *globalFlags) *cobra.Command {
 				return err
 			}
 
-			if len(settings.ClientSeed.Clients) == 0 {
+			seeds := a.kernel.Settings.ClientSeed.Clients
+			if len(seeds) == 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), "ClientSeed:Clients is empty; nothing to seed")
 
 				return nil
@@ -51,7 +42,7 @@ func newSeedCommand(flags *globalFlags) *cobra.Command {
 				return err
 			}
 
-			fmt.Fprintf(cmd.OutOrStdout(), "seeded %d client(s) from configuration\n", len(settings.ClientSeed.Clients))
+			fmt.Fprintf(cmd.OutOrStdout(), "seeded %d client(s) from configuration\n", len(seeds))
 
 			return nil
 		}),

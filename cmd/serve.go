@@ -12,27 +12,17 @@ func newServeCommand(flags *globalFlags) *cobra.Command {
 		Short: "Run the HTTP API (listens where Urls or ASPNETCORE_URLS says)",
 		Args:  cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			settings, err := loadSettings(cmd, flags, config.RoleServe)
-			if err != nil {
-				return err
-			}
-
-			log, err := newLogger(settings)
-			if err != nil {
-				return err
-			}
-
-			addrs, err := settings.ListenAddresses()
-			if err != nil {
-				return err
-			}
-
-			ctx := cmd.Context()
-			a, err := buildApp(ctx, settings, log, appOptions{retryDatabase: true, storage: true})
+			a, err := openApp(cmd, flags, config.RoleServe, appOptions{retryDatabase: true, storage: true})
 			if err != nil {
 				return err
 			}
 			defer a.close()
+
+			settings, log, ctx := a.kernel.Settings, a.kernel.Log, cmd.Context()
+			addrs, err := settings.ListenAddresses()
+			if err != nil {
+				return err
+			}
 
 			if err := a.prepareSchema(ctx); err != nil {
 				return err

@@ -13,29 +13,18 @@ func newWorkCommand(flags *globalFlags) *cobra.Command {
 		Short: "Run the background worker that delivers batches to OmniFlow",
 		Args:  cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			settings, err := loadSettings(cmd, flags, config.RoleWork)
-			if err != nil {
-				return err
-			}
-
-			log, err := newLogger(settings)
-			if err != nil {
-				return err
-			}
-
-			ctx := cmd.Context()
-			a, err := buildApp(ctx, settings, log, appOptions{retryDatabase: true, storage: true, worker: true})
+			a, err := openApp(cmd, flags, config.RoleWork, appOptions{retryDatabase: true, storage: true, worker: true})
 			if err != nil {
 				return err
 			}
 			defer a.close()
 
-			if err := a.prepareSchema(ctx); err != nil {
+			if err := a.prepareSchema(cmd.Context()); err != nil {
 				return err
 			}
 
-			runner := &jobs.Runner{Log: log}
-			runner.Run(ctx, a.kernel.Jobs()...)
+			runner := &jobs.Runner{Log: a.kernel.Log}
+			runner.Run(cmd.Context(), a.kernel.Jobs()...)
 
 			return nil
 		}),

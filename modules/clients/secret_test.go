@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dataflow/dataflow/platform/clock"
+
 	"github.com/stretchr/testify/require"
 )
 
@@ -232,26 +234,8 @@ func TestVerifySecret(t *testing.T) {
 	})
 }
 
-// fakeClock is a settable clock for cache expiry tests.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newTestClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+func newTestClock() *clock.Manual {
+	return clock.NewManual(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 func TestVerifyCache(t *testing.T) {

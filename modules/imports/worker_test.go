@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dataflow/dataflow/platform/clock"
+
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
@@ -22,32 +24,13 @@ import (
 	"github.com/dataflow/dataflow/platform/storage"
 )
 
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-
-	c.now = c.now.Add(d)
-}
-
 type workerBundle struct {
 	db       *database.DB
 	worker   *Worker
 	watchdog *Watchdog
 	standIn  *omniflow.StandIn
 	storage  *storage.Store
-	clock    *testClock
+	clock    *clock.Manual
 	clientID database.UUID
 }
 
@@ -62,7 +45,7 @@ func setupWorker(t *testing.T, open func(testing.TB) *database.DB, standInCfg om
 	all = append(all, webhooks.Migrations()...)
 	dbtest.Migrate(t, conn, all)
 
-	clk := &testClock{now: time.Now().UTC()}
+	clk := clock.NewManual(time.Now().UTC())
 	client := clients.Client{ID: database.NewUUID(), Name: "Test", ClientIdentifier: "test", SecretHash: []byte{1}, SecretSalt: []byte{1},
 		Status: clients.StatusActive, CreatedAt: clk.Now()}
 	require.NoError(t, conn.Create(&client).Error)

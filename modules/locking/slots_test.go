@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dataflow/dataflow/platform/clock"
+
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
@@ -16,32 +18,12 @@ import (
 	"github.com/dataflow/dataflow/platform/database/dbtest"
 )
 
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-
-	c.now = c.now.Add(d)
-}
-
-func setup(t *testing.T, open func(testing.TB) *database.DB) (*locking.Slots, *clock) {
+func setup(t *testing.T, open func(testing.TB) *database.DB) (*locking.Slots, *clock.Manual) {
 	t.Helper()
 
 	conn := open(t)
 	dbtest.Migrate(t, conn, db.Migrations())
-	clk := &clock{now: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	clk := clock.NewManual(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
 
 	return locking.NewSlots(conn, zerolog.Nop(), clk.Now), clk
 }
