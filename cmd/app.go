@@ -19,7 +19,7 @@ import (
 	"github.com/dataflow/dataflow/platform/storage"
 )
 
-// appOptions says what a command needs from the kernel.
+// appOptions lists what a command needs from the kernel.
 type appOptions struct {
 	// retryDatabase keeps trying to connect (serve, work) instead of failing
 	// at once (migrate, seed).

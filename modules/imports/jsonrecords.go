@@ -146,16 +146,12 @@ func (jr *jsonRecords) decodeRecord() (json.RawMessage, error) {
 	record := jr.count
 	jr.count++
 	if len(raw) == 0 || raw[0] != '{' {
-		return nil, &FileError{Record: record, Offset: start + leadingSpace(jr.dec, raw),
+		return nil, &FileError{Record: record, Offset: start,
 			Reason: "the record is not a JSON object; every element of the array must be an object"}
 	}
 
 	return raw, nil
 }
-
-// leadingSpace is 0: InputOffset before Decode points at the separator or
-// whitespace before the value, which is close enough to find it.
-func leadingSpace(*json.Decoder, json.RawMessage) int64 { return 0 }
 
 // expectEnd fails when anything but whitespace follows the top-level value.
 func (jr *jsonRecords) expectEnd() error {

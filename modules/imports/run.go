@@ -32,8 +32,8 @@ type batchRun struct {
 }
 
 // execute stages the file if needed, then delivers chunk by chunk and sets
-// the final status. stop ending asks it to return between chunks; work
-// ending aborts it.
+// the final status. When stop ends, it returns between two chunks. When
+// work ends, it aborts at once.
 func (r *batchRun) execute(stop, work context.Context) error {
 	if r.b.StagedAt == nil {
 		if err := r.stage(work); err != nil {

@@ -179,7 +179,8 @@ func (w *Worker) process(ctx context.Context, b Batch, token int64, lease lockin
 	log.Info().Msg("worker: claimed batch")
 
 	// work is cancelled when the lease is lost, or ShutdownTimeout after a
-	// stop was requested; ctx itself ending only asks to stop between chunks.
+	// stop was requested. ctx ending by itself only stops the run between
+	// two chunks.
 	work, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancelWork(nil)
 
@@ -254,9 +255,10 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 
 		log.Info().Msg("worker: stop requested, batch released for another worker")
 	default:
-		// A database or file system error. The attempt counts; the batch goes
-		// back to Pending now if the database answers, else the watchdog
-		// puts it back once its heartbeat is older than the lock timeout.
+		// A database or file system error. The attempt counts. The batch goes
+		// back to Pending now if the database is reachable. Otherwise the
+		// watchdog puts it back once its heartbeat is older than the lock
+		// timeout.
 		log.Error().Err(err).Msg("worker: processing failed; the batch will be resumed")
 		if rerr := w.store.release(ctx, run.b.ID, run.token, false, nil); rerr != nil {
 			log.Warn().Err(rerr).Msg("worker: releasing batch after a failure failed; the watchdog will recover it")

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// Manual is a clock that moves only when told to. It is safe for concurrent use.
+// Manual is a clock that moves only when Advance is called. It is safe for
+// concurrent use.
 type Manual struct {
 	mu  sync.Mutex
 	now time.Time

@@ -7,10 +7,10 @@ import (
 )
 
 // Dialect renders SQL for one database engine. Coordination queries are
-// written once with `{Name}` placeholders for identifiers and `?` for
-// parameters, and each dialect quotes the identifiers its own way, so that
-// the statements PostgreSQL and SQLite run in tests are the ones SQL Server
-// runs in production.
+// written once, with `{Name}` placeholders for identifiers and `?` for
+// parameters. Each dialect quotes the identifiers its own way, so the
+// statements PostgreSQL and SQLite run in tests are the ones SQL Server runs
+// in production.
 type Dialect struct {
 	Provider Provider
 }
@@ -279,9 +279,10 @@ func (d Dialect) BulkUpdate(table, filterColumn, keyColumn string, setColumns []
 	}
 }
 
-// BulkUpdateMaxRows is how many rows one BulkUpdate may carry for width
-// parameters per row: SQL Server takes at most 2,100 parameters per
-// statement; the others are held to 1,000 rows to bound statement size.
+// BulkUpdateMaxRows returns how many rows one BulkUpdate may carry with
+// width parameters per row. SQL Server takes at most 2,100 parameters per
+// statement. The other engines are held to 1,000 rows to bound the
+// statement size.
 func (d Dialect) BulkUpdateMaxRows(width int) int {
 	if d.Provider == SQLServer {
 		return (2100 - 1) / width
