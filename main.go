@@ -9,11 +9,18 @@ import (
 	"github.com/dataflow/dataflow/cmd"
 )
 
-// sampleLeads is the file `dataflow demo` uploads: 1,000 fake leads.
-//
-//go:embed testdata/leads-sample.json
-var sampleLeads []byte
+var (
+	// sampleLeads is the file `dataflow demo` uploads: 1,000 fake leads.
+	//
+	//go:embed testdata/leads-sample.json
+	sampleLeads []byte
+
+	// openAPI describes the HTTP API; `serve` publishes it at /openapi.json.
+	//
+	//go:embed docs/api/openapi.json
+	openAPI []byte
+)
 
 func main() {
-	os.Exit(cmd.Execute(sampleLeads))
+	os.Exit(cmd.Execute(cmd.Assets{SampleLeads: sampleLeads, OpenAPI: openAPI}))
 }

@@ -3,8 +3,10 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/dataflow/dataflow/modules/webhooks"
 	"github.com/dataflow/dataflow/platform/config"
 	"github.com/dataflow/dataflow/platform/database"
+	"github.com/dataflow/dataflow/platform/httpserver"
 	"github.com/dataflow/dataflow/platform/kernel"
 	"github.com/dataflow/dataflow/platform/storage"
 )
@@ -120,6 +123,17 @@ func openApp(cmd *cobra.Command, flags *globalFlags, role config.Role, opts appO
 	}
 
 	return buildApp(cmd.Context(), settings, log, opts)
+}
+
+// httpServer builds the API with every module's routes and the OpenAPI
+// document.
+func (a *app) httpServer(openAPI []byte) *httpserver.Server {
+	srv := a.kernel.HTTPServer()
+	srv.Echo.GET("/openapi.json", func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "application/json", openAPI)
+	})
+
+	return srv
 }
 
 // prepareSchema applies migrations when configured, else checks the schema

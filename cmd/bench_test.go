@@ -178,7 +178,7 @@ func benchStartWorkerInProcess(b *testing.B, stack *benchStack) {
 	var exitCode int
 	go func() {
 		defer close(exited)
-		exitCode = dataflow.Execute(nil)
+		exitCode = dataflow.Execute(dataflow.Assets{})
 	}()
 
 	stack.workExited = exited

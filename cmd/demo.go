@@ -34,7 +34,7 @@ type demoFlags struct {
 	keep    bool
 }
 
-func newDemoCommand(flags *globalFlags, sample []byte) *cobra.Command {
+func newDemoCommand(flags *globalFlags, assets Assets) *cobra.Command {
 	df := &demoFlags{}
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -44,7 +44,7 @@ func newDemoCommand(flags *globalFlags, sample []byte) *cobra.Command {
 			"Then it keeps serving until Ctrl-C, or exits with --exit (status 0 only if the batch completed).",
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd, flags, df, sample)
+			return runDemo(cmd, flags, df, assets)
 		}),
 	}
 	cmd.Flags().BoolVar(&df.exit, "exit", false, "exit after the batch ends (non-zero unless it completed)")
@@ -54,7 +54,7 @@ func newDemoCommand(flags *globalFlags, sample []byte) *cobra.Command {
 	return cmd
 }
 
-func runDemo(cmd *cobra.Command, flags *globalFlags, df *demoFlags, sample []byte) error {
+func runDemo(cmd *cobra.Command, flags *globalFlags, df *demoFlags, assets Assets) error {
 	out := cmd.OutOrStdout()
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
@@ -120,7 +120,7 @@ func runDemo(cmd *cobra.Command, flags *globalFlags, df *demoFlags, sample []byt
 		return err
 	}
 
-	apiURL, err := startDemoAPI(ctx, &wg, a, log)
+	apiURL, err := startDemoAPI(ctx, &wg, a, assets.OpenAPI)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func runDemo(cmd *cobra.Command, flags *globalFlags, df *demoFlags, sample []byt
 
 	fmt.Fprintf(out, "DataFlow demo\n  folder:    %s\n  API:       %s\n  OmniFlow:  http://%s (stand-in)\n\n", dir, apiURL, standInAddr)
 
-	status, err := uploadAndWatch(ctx, out, apiURL, secret, sample)
+	status, err := uploadAndWatch(ctx, out, apiURL, secret, assets.SampleLeads)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func startDemoStandIn(ctx context.Context, wg *sync.WaitGroup, log zerolog.Logge
 }
 
 // startDemoAPI serves on 127.0.0.1:5000, or on a free port when 5000 is taken.
-func startDemoAPI(ctx context.Context, wg *sync.WaitGroup, a *app, log zerolog.Logger) (string, error) {
+func startDemoAPI(ctx context.Context, wg *sync.WaitGroup, a *app, openAPI []byte) (string, error) {
 	addr := "127.0.0.1:5000"
 	if l, err := net.Listen("tcp", addr); err != nil {
 		addr = "127.0.0.1:0"
@@ -182,7 +182,7 @@ func startDemoAPI(ctx context.Context, wg *sync.WaitGroup, a *app, log zerolog.L
 		_ = l.Close()
 	}
 
-	srv := a.kernel.HTTPServer()
+	srv := a.httpServer(openAPI)
 	ready := make(chan string, 1)
 	errs := make(chan error, 1)
 	wg.Add(1)

@@ -24,8 +24,16 @@ type globalFlags struct {
 	printConfig bool
 }
 
-// Execute runs the command line. sample is the embedded demo file.
-func Execute(sample []byte) int {
+// Assets are the files embedded in the binary.
+type Assets struct {
+	// SampleLeads is the JSON file the demo uploads.
+	SampleLeads []byte
+	// OpenAPI is the API description served at /openapi.json.
+	OpenAPI []byte
+}
+
+// Execute runs the command line.
+func Execute(assets Assets) int {
 	flags := &globalFlags{}
 	root := &cobra.Command{
 		Use:           "dataflow",
@@ -41,13 +49,13 @@ func Execute(sample []byte) int {
 		"print the effective configuration with secrets masked, then exit")
 
 	root.AddCommand(
-		newServeCommand(flags),
+		newServeCommand(flags, assets.OpenAPI),
 		newWorkCommand(flags),
 		newMigrateCommand(flags),
 		newSeedCommand(flags),
 		newConfigCommand(flags),
 		newStandInCommand(),
-		newDemoCommand(flags, sample),
+		newDemoCommand(flags, assets),
 	)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -6,7 +6,7 @@ import (
 	"github.com/dataflow/dataflow/platform/config"
 )
 
-func newServeCommand(flags *globalFlags) *cobra.Command {
+func newServeCommand(flags *globalFlags, openAPI []byte) *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
 		Short: "Run the HTTP API (listens where Urls or ASPNETCORE_URLS says)",
@@ -32,7 +32,7 @@ func newServeCommand(flags *globalFlags) *cobra.Command {
 				return err
 			}
 
-			srv := a.kernel.HTTPServer()
+			srv := a.httpServer(openAPI)
 
 			return srv.Serve(ctx, addrs, settings.ImportBatch.ShutdownTimeout, func(bound []string) {
 				log.Info().Strs("addresses", bound).Msg("api: listening")
