@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -38,6 +39,7 @@ func Execute(assets Assets) int {
 	root := &cobra.Command{
 		Use:           "dataflow",
 		Short:         "DataFlow imports lead files into OmniFlow",
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -128,4 +130,22 @@ func runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command,
 
 		return err
 	}
+}
+
+// version returns the module version and VCS revision the binary was built
+// from, as far as the Go toolchain recorded them.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+
+	v := info.Main.Version
+	for _, setting := range info.Settings {
+		if setting.Key == "vcs.revision" && len(setting.Value) >= 12 {
+			v += " (" + setting.Value[:12] + ")"
+		}
+	}
+
+	return v
 }
