@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -124,7 +125,25 @@ func MaskConnectionString(s string) string {
 	if isURLForm(s) {
 		return maskURL(s)
 	}
-	return maskKeyValues(s)
+	return maskGluedPassword(maskKeyValues(s))
+}
+
+// gluedPassword finds a password key stuck to the previous value by a
+// character other than ';' or a space, as in Host=db:Password=x.
+var gluedPassword = regexp.MustCompile(`(?i)([^;\s])(password|pwd)\s*=[^;]*`)
+
+// maskGluedPassword masks passwords that the key=value scan could not see
+// because a separator is missing, so a malformed string never prints one.
+func maskGluedPassword(s string) string {
+	return gluedPassword.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasSuffix(m, "=***") {
+			return m
+		}
+
+		eq := strings.Index(m, "=")
+
+		return m[:eq+1] + "***"
+	})
 }
 
 func isPasswordKey(key string) bool {

@@ -117,3 +117,11 @@ func TestMaskConnectionString(t *testing.T) {
 		require.Equal(t, short, long)
 	})
 }
+
+func TestMaskGluedPassword(t *testing.T) {
+	for _, in := range []string{"Host=127.0.0.1:Password=Sup3rGlued", "Server=x,1Pwd=Sup3rGlued;Database=d"} {
+		got := MaskConnectionString(in)
+		require.NotContains(t, got, "Sup3rGlued", in)
+		require.Contains(t, got, "***", in)
+	}
+}

@@ -3,6 +3,7 @@ package database
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -114,6 +115,10 @@ func ResolveTarget(provider, connectionString string) (Target, error) {
 		return Target{}, err
 	}
 
+	if err := checkEmbeddedPassword(connectionString); err != nil {
+		return Target{}, err
+	}
+
 	if parsed == "" {
 		parsed, err = detectProvider(connectionString)
 		if err != nil {
@@ -206,6 +211,12 @@ func detectProvider(connectionString string) (Provider, error) {
 			"use postgres://, postgresql:// or sqlserver:// in lowercase, or set %s",
 			connectionStringKey, redact(connectionString), scheme, providerKey)
 	case !strings.Contains(trimmed, "="):
+		if !looksLikeSQLitePath(trimmed) {
+			return "", fmt.Errorf("detecting the database provider from %s %q: it is neither a connection string nor "+
+				"a file path (a SQLite path contains / or ends in .db, .sqlite or .sqlite3); fix the string or set %s",
+				connectionStringKey, redact(connectionString), providerKey)
+		}
+
 		return SQLite, nil
 	}
 
@@ -223,6 +234,70 @@ func detectProvider(connectionString string) (Provider, error) {
 	return "", fmt.Errorf("detecting the database provider from %s %q: the string does not match exactly one "+
 		"of the SQL Server, PostgreSQL and SQLite forms; set %s to sqlserver, postgres or sqlite",
 		connectionStringKey, redact(connectionString), providerKey)
+}
+
+// looksLikeSQLitePath reports whether a string without '=' is plausibly a
+// file path, so that a mistyped connection string does not silently become
+// a new SQLite file in the working directory.
+func looksLikeSQLitePath(s string) bool {
+	if strings.ContainsAny(s, `/\`) {
+		return true
+	}
+
+	switch strings.ToLower(filepath.Ext(s)) {
+	case ".db", ".sqlite", ".sqlite3", ".db3":
+		return true
+	}
+
+	return false
+}
+
+// embeddedPassword finds a password key inside another key's value, which
+// is what a missing ';' (or a ':' typed for it) produces.
+var embeddedPassword = regexp.MustCompile(`(?i)[^;\s]\s*(password|pwd)\s*=`)
+
+// checkEmbeddedPassword rejects a string whose password key is glued to the
+// previous value (Host=db:Password=x, Data Source=h,1 Password=x). Such a
+// string would otherwise put the password into a host name or a file name,
+// and from there into logs.
+func checkEmbeddedPassword(connectionString string) error {
+	trimmed := strings.TrimSpace(connectionString)
+	if urlSchemePattern.MatchString(trimmed) {
+		return nil
+	}
+
+	// libpq keyword strings separate pairs with spaces: "host=x password=y".
+	if _, ok := parseKeywordDSN(trimmed); ok {
+		return nil
+	}
+
+	body := trimmed
+	if len(body) >= 5 && strings.EqualFold(body[:5], "odbc:") {
+		body = body[5:]
+	}
+
+	for _, m := range embeddedPassword.FindAllStringSubmatchIndex(body, -1) {
+		before := strings.TrimRight(body[:m[2]], " \t")
+		if before == "" || strings.HasSuffix(before, ";") {
+			continue
+		}
+
+		return fmt.Errorf("invalid %s %q: the Password key follows another value without a ';' between them; "+
+			"separate every key=value pair with ';'", connectionStringKey, maskAfterPassword(connectionString))
+	}
+
+	return nil
+}
+
+// maskAfterPassword masks everything after a password key, for strings too
+// malformed for the regular redaction to find their pairs.
+func maskAfterPassword(s string) string {
+	loc := regexp.MustCompile(`(?i)(password|pwd)\s*=`).FindStringIndex(s)
+	if loc == nil {
+		return redact(s)
+	}
+
+	return s[:loc[1]] + "***"
 }
 
 // classifyADO picks the provider of an ADO key=value string from its keys.

@@ -616,3 +616,34 @@ func TestParseProvider(t *testing.T) {
 		}
 	})
 }
+
+func TestResolveTargetMalformed(t *testing.T) {
+	const password = "Sup3rS3cretXyz"
+	for _, tc := range []struct {
+		name, provider, input, reason string
+	}{
+		{"password glued to host with colon", "", "Host=127.0.0.1:Password=" + password, "without a ';'"},
+		{"password glued to data source with space", "", "Data Source=127.0.0.1,1 Password=" + password, "without a ';'"},
+		{"password glued with explicit provider", "postgres", "Host=db;Username=u Password=" + password, "without a ';'"},
+		{"words that are not a path", "", "garbage string without form", "neither a connection string nor a file path"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ResolveTarget(tc.provider, tc.input)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.reason)
+			require.NotContains(t, err.Error(), password)
+		})
+	}
+
+	t.Run("libpq keyword form keeps space separators", func(t *testing.T) {
+		target, err := ResolveTarget("", "host=127.0.0.1 user=u password="+password+" dbname=d")
+		require.NoError(t, err)
+		require.Equal(t, Postgres, target.Provider)
+	})
+
+	t.Run("sqlite file names still work", func(t *testing.T) {
+		target, err := ResolveTarget("", filepath.Join(t.TempDir(), "x.db"))
+		require.NoError(t, err)
+		require.Equal(t, SQLite, target.Provider)
+	})
+}
