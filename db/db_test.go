@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -167,4 +168,44 @@ func TestConcurrentMigrations(t *testing.T) {
 			require.Zero(t, pending)
 		})
 	}
+}
+
+func TestMigrateDownKeepsData(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			ctx := context.Background()
+			conn := engine.Open(t)
+			m, err := database.NewMigrator(conn.DB, conn.Dialect, db.Migrations())
+			require.NoError(t, err)
+			_, err = m.Up(ctx)
+			require.NoError(t, err)
+
+			require.NoError(t, conn.Exec(conn.Render("INSERT INTO {Clients} ({Id}, {Name}, {ClientIdentifier}, {SecretHash}, {SecretSalt}, {Status}, {CreatedAt}) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+				database.NewUUID(), "Kept", "kept", []byte{1}, []byte{1}, "Active", time.Now().UTC()).Error)
+
+			for range 5 {
+				_, err := m.Down(ctx)
+				require.NoError(t, err)
+			}
+
+			_, err = m.Down(ctx)
+			require.ErrorContains(t, err, "table Clients has 1 row(s)")
+
+			var n int64
+			require.NoError(t, conn.Raw(conn.Render("SELECT COUNT(*) FROM {Clients}")).Scan(&n).Error)
+			require.EqualValues(t, 1, n)
+		})
+	}
+}
+
+func TestMigrateStatusOnlyReads(t *testing.T) {
+	conn := dbtest.OpenSQLite(t)
+	m, err := database.NewMigrator(conn.DB, conn.Dialect, db.Migrations())
+	require.NoError(t, err)
+
+	status, err := m.Status(context.Background())
+	require.NoError(t, err)
+	require.Len(t, status, 6)
+	require.Nil(t, status[0].AppliedAt)
+	require.False(t, conn.Migrator().HasTable("SchemaMigrations"))
 }

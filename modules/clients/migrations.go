@@ -45,5 +45,6 @@ func Migrations() []database.Migration {
 		Down: func(d database.Dialect) []string {
 			return []string{d.DropTable("ClientPolicies"), d.DropTable("Clients")}
 		},
+		KeepsData: []string{"ClientPolicies", "Clients"},
 	}}
 }

@@ -50,6 +50,7 @@ func Migrations() []database.Migration {
 			Down: func(d database.Dialect) []string {
 				return []string{d.DropTable("ImportItems"), d.DropTable("ImportBatches")}
 			},
+			KeepsData: []string{"ImportItems", "ImportBatches"},
 		},
 		{
 			Version: "0005",

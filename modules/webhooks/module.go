@@ -47,5 +47,6 @@ func Migrations() []database.Migration {
 		Down: func(d database.Dialect) []string {
 			return []string{d.DropTable("WebhookSubscriptions")}
 		},
+		KeepsData: []string{"WebhookSubscriptions"},
 	}}
 }

@@ -20,6 +20,10 @@ type Migration struct {
 	Name string
 	Up   func(d Dialect) []string
 	Down func(d Dialect) []string
+	// KeepsData lists tables that Down drops but that may hold data Up did
+	// not create: the .NET tables that Up adopts when they exist. Down
+	// refuses to run while any of them has a row.
+	KeepsData []string
 }
 
 // MigrationStatus is one row of `migrate status`.
@@ -96,15 +100,16 @@ func (m *Migrator) applied(ctx context.Context) (map[string]time.Time, error) {
 	return out, nil
 }
 
-// Status lists every known migration and when it was applied.
+// Status lists every known migration and when it was applied. It only
+// reads: on a database without the history table, every migration is pending.
 func (m *Migrator) Status(ctx context.Context) ([]MigrationStatus, error) {
-	if err := m.ensureHistory(ctx); err != nil {
-		return nil, err
-	}
-
-	done, err := m.applied(ctx)
-	if err != nil {
-		return nil, err
+	done := map[string]time.Time{}
+	if m.db.WithContext(ctx).Migrator().HasTable(historyTable) {
+		var err error
+		done, err = m.applied(ctx)
+		if err != nil {
+			return nil, err
+		}
 	}
 
 	out := make([]MigrationStatus, 0, len(m.migrations))
@@ -208,6 +213,24 @@ func (m *Migrator) lockAndCheck(tx *gorm.DB, version string) (bool, error) {
 	return n > 0, nil
 }
 
+// checkEmpty fails when a table that rolling back mig would drop has rows,
+// so `migrate down` never deletes lead or client data.
+func (m *Migrator) checkEmpty(tx *gorm.DB, mig Migration) error {
+	for _, table := range mig.KeepsData {
+		var n int64
+		if err := tx.Raw(m.dialect.Render("SELECT COUNT(*) FROM {" + table + "}")).Scan(&n).Error; err != nil {
+			return fmt.Errorf("counting rows of %s: %w", table, err)
+		}
+
+		if n > 0 {
+			return fmt.Errorf("table %s has %d row(s); rolling back would delete them, so back up and empty it first "+
+				"if you really mean to drop it", table, n)
+		}
+	}
+
+	return nil
+}
+
 // lock takes a lock held until tx ends.
 func (m *Migrator) lock(tx *gorm.DB) error {
 	var lock string
@@ -249,6 +272,10 @@ func (m *Migrator) Down(ctx context.Context) (string, error) {
 
 		err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			if err := m.lock(tx); err != nil {
+				return err
+			}
+
+			if err := m.checkEmpty(tx, mig); err != nil {
 				return err
 			}
 
