@@ -35,8 +35,15 @@ func (m *Module) Register(k *kernel.Kernel) error {
 	return nil
 }
 
-// Middleware authenticates every request of a route group.
-func (m *Module) Middleware() echo.MiddlewareFunc { return m.auth.Middleware }
+// Middleware authenticates a route's requests. It may be taken before
+// Register runs: the authenticator is looked up at request time.
+func (m *Module) Middleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			return m.auth.Middleware(next)(c)
+		}
+	}
+}
 
 // Store returns the client store.
 func (m *Module) Store() *Store { return m.store }

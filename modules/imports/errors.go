@@ -24,8 +24,11 @@ var (
 		"The file is not a JSON array or object. Upload a JSON array of objects, or a single object.",
 		"O arquivo não é um array nem um objeto JSON. Envie um array JSON de objetos ou um único objeto.")
 	errInvalidMetadata = httpserver.NewError(http.StatusBadRequest, "invalid_metadata",
-		"The field \"metadata\" is not valid JSON. Send a JSON object or leave it out.",
-		"O campo \"metadata\" não é um JSON válido. Envie um objeto JSON ou omita o campo.")
+		"The field \"metadata\" is not valid JSON. Send JSON text, usually an object, or leave it out.",
+		"O campo \"metadata\" não é um JSON válido. Envie um texto JSON, em geral um objeto, ou omita o campo.")
+	errInvalidField = httpserver.NewError(http.StatusBadRequest, "invalid_field",
+		"A form field is not valid UTF-8 text or contains a NUL character; see \"field\".",
+		"Um campo do formulário não é texto UTF-8 válido ou contém o caractere NUL; veja \"field\".")
 	errFieldTooLong = httpserver.NewError(http.StatusBadRequest, "field_too_long",
 		"A form field is longer than allowed; see \"field\" and \"maxLength\".",
 		"Um campo do formulário é maior que o permitido; veja \"field\" e \"maxLength\".")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // FileError is a problem with the content of an uploaded file. The worker
@@ -57,6 +58,10 @@ func newJSONRecords(r io.Reader) (*jsonRecords, error) {
 	if head, _ := br.Peek(3); bytes.Equal(head, utf8BOM) {
 		_, _ = br.Discard(3)
 		skip = 3
+	}
+
+	if head, _ := br.Peek(2); len(head) == 2 && (head[0] == 0xFF && head[1] == 0xFE || head[0] == 0xFE && head[1] == 0xFF) {
+		return nil, &FileError{Record: -1, Offset: 0, Reason: "the file is UTF-16; save it as UTF-8 and upload it again"}
 	}
 
 	first, offset, err := firstByte(br)
@@ -137,20 +142,41 @@ func (jr *jsonRecords) Next() (json.RawMessage, error) {
 }
 
 func (jr *jsonRecords) decodeRecord() (json.RawMessage, error) {
-	start := jr.skip + jr.dec.InputOffset()
 	var raw json.RawMessage
 	if err := jr.dec.Decode(&raw); err != nil {
 		return nil, jr.syntaxError(err)
 	}
 
+	// After Decode the input offset is the end of the value.
+	start := jr.skip + jr.dec.InputOffset() - int64(len(raw))
+
 	record := jr.count
 	jr.count++
+	if !utf8.Valid(raw) {
+		return nil, &FileError{Record: record, Offset: start + int64(invalidUTF8At(raw)),
+			Reason: "the record is not valid UTF-8; save the file as UTF-8"}
+	}
+
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, &FileError{Record: record, Offset: start,
 			Reason: "the record is not a JSON object; every element of the array must be an object"}
 	}
 
 	return raw, nil
+}
+
+// invalidUTF8At returns the index of the first byte that is not valid UTF-8.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+
+		i += size
+	}
+
+	return len(b)
 }
 
 // expectEnd fails when anything but whitespace follows the top-level value.

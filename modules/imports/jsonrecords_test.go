@@ -68,7 +68,7 @@ func TestJSONRecords(t *testing.T) {
 		{"number at top level", "\n42", 1, -1, "starts with"},
 		{"missing comma", `[{"a":1} {"b":2}]`, 9, 1, "expected comma"},
 		{"truncated", `[{"a":1},{"b":`, 9, 1, "ends in the middle"},
-		{"element not an object", `[{"a":1},2]`, 8, 1, "not a JSON object"},
+		{"element not an object", `[{"a":1},2]`, 9, 1, "not a JSON object"},
 		{"trailing data", `[{"a":1}] x`, 10, -1, "after the end"},
 		{"two objects", `{"a":1}{"b":2}`, 8, -1, "after the end"},
 		{"offset counts the bom", "\xEF\xBB\xBF[{\"a\":1}} ", 11, 1, "invalid character"},
@@ -103,4 +103,20 @@ func TestApplyOriginDefault(t *testing.T) {
 			require.JSONEq(t, tc.want, string(got))
 		})
 	}
+}
+
+func TestJSONRecordsEncoding(t *testing.T) {
+	t.Run("invalid utf-8 names its offset", func(t *testing.T) {
+		_, err := readAll(t, "[{\"a\":1},{\"b\":\"x\xff\"}]")
+		var fileErr *FileError
+		require.ErrorAs(t, err, &fileErr)
+		require.Equal(t, 1, fileErr.Record)
+		require.Contains(t, fileErr.Error(), "not valid UTF-8")
+		require.EqualValues(t, 16, fileErr.Offset, "the offset of the 0xff byte")
+	})
+
+	t.Run("utf-16 is named", func(t *testing.T) {
+		_, err := readAll(t, "\xFF\xFE[\x00]\x00")
+		require.ErrorContains(t, err, "UTF-16")
+	})
 }

@@ -35,9 +35,10 @@ func (m *Module) Register(k *kernel.Kernel) error {
 	m.store = &store{db: k.DB, now: k.Now}
 	h := &handlers{store: m.store, storage: k.Storage, log: k.Log, now: k.Now, maxFileSizeMb: k.Settings.ImportStorage.MaxFileSizeMb}
 	k.AddRoutes(func(e *echo.Echo) {
-		g := e.Group("/imports", m.auth)
-		g.POST("", h.upload)
-		g.GET("/:batchId", h.getBatch)
+		// Middleware per route, not per group: a group's catch-all would
+		// answer 404 where a wrong method deserves 405.
+		e.POST("/imports", h.upload, m.auth)
+		e.GET("/imports/:batchId", h.getBatch, m.auth)
 	})
 
 	if m.sender == nil || m.slots == nil {

@@ -303,20 +303,32 @@ func (s *store) failStaging(ctx context.Context, id database.UUID, token int64, 
 	})
 }
 
-// release puts a batch back to Pending for a later claim. refund gives the
-// attempt back (a clean stop, an OmniFlow outage); pause delays the next
-// claim.
-func (s *store) release(ctx context.Context, id database.UUID, token int64, refund bool, pauseUntil *time.Time) error {
+// releaseKind says why a batch goes back to Pending.
+type releaseKind int
+
+const (
+	// releaseStop is a requested stop: the attempt is given back.
+	releaseStop releaseKind = iota
+	// releasePause is an OmniFlow outage: the attempt is given back and
+	// PauseCount grows.
+	releasePause
+	// releaseFailure is a database or file error: the attempt counts.
+	releaseFailure
+)
+
+// release puts a batch back to Pending for a claim no earlier than
+// notBefore (nil: at once).
+func (s *store) release(ctx context.Context, id database.UUID, token int64, kind releaseKind, notBefore *time.Time) error {
 	set := "{Status} = ?, {WorkerId} = NULL, {LeaseToken} = {LeaseToken} + 1, {NextAttemptAt} = ?"
-	if refund {
+	if kind != releaseFailure {
 		set += ", {AttemptCount} = {AttemptCount} - 1"
 	}
 
-	if pauseUntil != nil {
+	if kind == releasePause {
 		set += ", {PauseCount} = {PauseCount} + 1"
 	}
 
-	return guardedUpdate(s.db.WithContext(ctx), s.db.Dialect, id, token, set, StatusPending, pauseUntil)
+	return guardedUpdate(s.db.WithContext(ctx), s.db.Dialect, id, token, set, StatusPending, notBefore)
 }
 
 // recoverStale puts back every Processing batch whose heartbeat is older

@@ -55,7 +55,16 @@ func (f *uploadForm) validate() error {
 		name  string
 		value string
 		max   int
-	}{{"fileName", f.FileName, 260}, {"originDefault", f.OriginDefault, 120}, {"requestedBy", f.RequestedBy, 120}} {
+	}{
+		{"fileName", f.FileName, 260}, {"contentType", f.ContentType, 255}, {"originDefault", f.OriginDefault, 120},
+		{"requestedBy", f.RequestedBy, 120}, {"metadata", f.Metadata, maxFieldBytes},
+	} {
+		// Every engine but SQLite rejects these bytes, which would surface
+		// as a database error instead of a clear 400.
+		if !utf8.ValidString(field.value) || strings.ContainsRune(field.value, 0) {
+			return errInvalidField.With("field", field.name)
+		}
+
 		if utf8.RuneCountInString(field.value) > field.max {
 			return errFieldTooLong.With("field", field.name).With("maxLength", field.max)
 		}
@@ -89,6 +98,11 @@ func (h *handlers) upload(c echo.Context) error {
 	}
 
 	maxBytes := h.maxFileSizeMb << 20
+	if req.ContentLength > maxBytes+1<<20 {
+		// The declared body cannot fit: answer before reading any of it.
+		return errTooLarge.With("maxFileSizeMb", h.maxFileSizeMb)
+	}
+
 	req.Body = http.MaxBytesReader(c.Response(), req.Body, maxBytes+1<<20)
 
 	reader, err := req.MultipartReader()

@@ -237,7 +237,7 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 		delay := min(w.cfg.UnavailableDelay<<min(run.b.PauseCount, 10), 30*time.Minute)
 		delay += time.Duration(rand.Int64N(int64(delay)/10 + 1))
 		until := w.now().UTC().Add(delay)
-		if rerr := w.store.release(ctx, run.b.ID, run.token, true, &until); rerr != nil {
+		if rerr := w.store.release(ctx, run.b.ID, run.token, releasePause, &until); rerr != nil {
 			log.Error().Err(rerr).Msg("worker: pausing batch failed")
 
 			return
@@ -247,7 +247,7 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 	case stop.Err() != nil, errors.Is(err, errStopRequested):
 		// A stop, clean or cut short by ShutdownTimeout: only a chunk whose
 		// outcome was not committed is sent again, with the same key.
-		if rerr := w.store.release(ctx, run.b.ID, run.token, true, nil); rerr != nil {
+		if rerr := w.store.release(ctx, run.b.ID, run.token, releaseStop, nil); rerr != nil {
 			log.Error().Err(rerr).Msg("worker: releasing batch on stop failed")
 
 			return
@@ -255,12 +255,15 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 
 		log.Info().Msg("worker: stop requested, batch released for another worker")
 	default:
-		// A database or file system error. The attempt counts. The batch goes
-		// back to Pending now if the database is reachable. Otherwise the
-		// watchdog puts it back once its heartbeat is older than the lock
-		// timeout.
-		log.Error().Err(err).Msg("worker: processing failed; the batch will be resumed")
-		if rerr := w.store.release(ctx, run.b.ID, run.token, false, nil); rerr != nil {
+		// A database or file system error. The attempt counts, and the next
+		// claim waits 2s, 4s, 8s ... (at most 10 minutes), so a lasting error
+		// does not use up every attempt at once. If the database is not
+		// reachable now, the watchdog puts the batch back once its heartbeat
+		// is older than the lock timeout.
+		delay := min(time.Second<<min(run.b.AttemptCount, 10), 10*time.Minute)
+		until := w.now().UTC().Add(delay)
+		log.Error().Err(err).Dur("retry_in", delay).Msg("worker: processing failed; the batch will be resumed")
+		if rerr := w.store.release(ctx, run.b.ID, run.token, releaseFailure, &until); rerr != nil {
 			log.Warn().Err(rerr).Msg("worker: releasing batch after a failure failed; the watchdog will recover it")
 		}
 	}
