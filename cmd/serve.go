@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/dataflow/dataflow/platform/config"
@@ -30,6 +32,14 @@ func newServeCommand(flags *globalFlags, openAPI []byte) *cobra.Command {
 
 			if err := a.kernel.Seed(ctx); err != nil {
 				return err
+			}
+
+			// An upload takes minutes at most, so an hour-old temporary file
+			// belongs to a process that stopped mid-upload.
+			if n, err := a.kernel.Storage.RemoveStaleTemp(time.Hour, time.Now()); err != nil {
+				log.Warn().Err(err).Msg("storage: removing abandoned uploads failed")
+			} else if n > 0 {
+				log.Info().Int("files", n).Msg("storage: removed abandoned uploads")
 			}
 
 			srv := a.httpServer(openAPI)

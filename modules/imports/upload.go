@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -103,7 +104,7 @@ func (h *handlers) upload(c echo.Context) error {
 		return errTooLarge.With("maxFileSizeMb", h.maxFileSizeMb)
 	}
 
-	req.Body = http.MaxBytesReader(c.Response(), req.Body, maxBytes+1<<20)
+	req.Body = http.MaxBytesReader(c.Response(), idleTimeoutReader(c.Response(), req.Body), maxBytes+1<<20)
 
 	reader, err := req.MultipartReader()
 	if err != nil {
@@ -201,6 +202,31 @@ func (h *handlers) readForm(reader *multipart.Reader, batchID database.UUID, max
 
 	return form, saved, nil
 }
+
+// uploadIdleTimeout is how long an upload may send nothing before the
+// server gives up on it. A total read timeout would cut off large uploads on
+// slow links, so the deadline moves with every read instead.
+const uploadIdleTimeout = time.Minute
+
+type idleReader struct {
+	body io.ReadCloser
+	rc   *http.ResponseController
+}
+
+// idleTimeoutReader makes each read of body fail after uploadIdleTimeout
+// without data, so a stalled client does not hold a connection and a
+// temporary file for ever.
+func idleTimeoutReader(w http.ResponseWriter, body io.ReadCloser) io.ReadCloser {
+	return &idleReader{body: body, rc: http.NewResponseController(w)}
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	_ = r.rc.SetReadDeadline(time.Now().Add(uploadIdleTimeout))
+
+	return r.body.Read(p)
+}
+
+func (r *idleReader) Close() error { return r.body.Close() }
 
 // classifyBodyError maps a failure to read the request body to an API error.
 func classifyBodyError(err error) error {

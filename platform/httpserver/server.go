@@ -111,15 +111,17 @@ func (s *Server) Serve(ctx context.Context, addrs []string, shutdownTimeout time
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 
-	shutdownErr := srv.Shutdown(shutdownCtx)
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		// Requests still running after the timeout are cut off: closing
+		// their connections makes their handlers fail and clean up.
+		s.log.Warn().Err(err).Dur("timeout", shutdownTimeout).Msg("http: requests still running at shutdown were cut off")
+		_ = srv.Close()
+	}
+
 	wg.Wait()
 
 	if serveErr != nil {
 		return fmt.Errorf("serving http: %w", serveErr)
-	}
-
-	if shutdownErr != nil {
-		return fmt.Errorf("shutting down http server: %w", shutdownErr)
 	}
 
 	return nil

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -177,6 +178,33 @@ func (s *Store) copyInto(f *os.File, r io.Reader, maxBytes int64) (SavedFile, er
 	}
 
 	return SavedFile{SizeBytes: n, SHA256: hex.EncodeToString(hash.Sum(nil))}, nil
+}
+
+// RemoveStaleTemp deletes temporary upload files older than age, left by a
+// process that stopped in the middle of an upload, and their batch folders
+// when nothing else is in them. It returns how many files it removed.
+func (s *Store) RemoveStaleTemp(age time.Duration, now time.Time) (int, error) {
+	matches, err := filepath.Glob(filepath.Join(s.base, "*", ".upload-*"))
+	if err != nil {
+		return 0, fmt.Errorf("listing temporary uploads: %w", err)
+	}
+
+	removed := 0
+	for _, path := range matches {
+		info, err := os.Stat(path)
+		if err != nil || now.Sub(info.ModTime()) < age {
+			continue
+		}
+
+		if err := os.Remove(path); err != nil {
+			return removed, fmt.Errorf("removing temporary upload: %w", err)
+		}
+
+		removed++
+		_ = os.Remove(filepath.Dir(path)) // only succeeds when the folder is empty
+	}
+
+	return removed, nil
 }
 
 // BatchDir returns the folder of one batch.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -92,4 +93,28 @@ func TestStore(t *testing.T) {
 		require.Error(t, err)
 		require.Contains(t, err.Error(), "ImportStorage:BasePath")
 	})
+}
+
+func TestRemoveStaleTemp(t *testing.T) {
+	s, err := storage.New(filepath.Join(t.TempDir(), "uploads"))
+	require.NoError(t, err)
+
+	old := filepath.Join(s.Base(), "abandoned", ".upload-1")
+	fresh := filepath.Join(s.Base(), "running", ".upload-2")
+	for _, p := range []string{old, fresh} {
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o750))
+		require.NoError(t, os.WriteFile(p, []byte("["), 0o600))
+	}
+
+	past := time.Now().Add(-2 * time.Hour)
+	require.NoError(t, os.Chtimes(old, past, past))
+
+	n, err := s.RemoveStaleTemp(time.Hour, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+
+	_, err = os.Stat(filepath.Dir(old))
+	require.ErrorIs(t, err, os.ErrNotExist, "the emptied batch folder goes too")
+	_, err = os.Stat(fresh)
+	require.NoError(t, err, "an upload in progress stays")
 }
