@@ -42,7 +42,7 @@ func newSeedCommand(flags *globalFlags) *cobra.Command {
 				return err
 			}
 
-			fmt.Fprintf(cmd.OutOrStdout(), "seeded %d client(s) from configuration\n", len(seeds))
+			fmt.Fprintf(cmd.OutOrStdout(), "checked %d client(s) from configuration; the log lists what changed\n", len(seeds))
 
 			return nil
 		}),

@@ -83,29 +83,36 @@ func (w *Worker) Run(ctx context.Context) error {
 		return err
 	}
 
+	failures := 0
 	for {
 		worked, err := w.RunOnce(ctx)
-		if err != nil && ctx.Err() == nil {
-			w.log.Error().Err(err).Str("worker_id", w.cfg.ID).Msg("worker: processing pass failed")
-		}
-
 		if ctx.Err() != nil {
 			w.log.Info().Str("worker_id", w.cfg.ID).Msg("worker stopped")
 
 			return nil
 		}
 
-		if worked && err == nil {
-			continue
-		}
+		wait := w.cfg.PollInterval
+		switch {
+		case err != nil:
+			// While the database is away every pass fails: wait longer each
+			// time, up to a minute, instead of logging an error per poll.
+			failures++
+			wait = max(wait, min(time.Second<<min(failures, 6), time.Minute))
+			w.log.Error().Err(err).Str("worker_id", w.cfg.ID).Int("failures", failures).Dur("retry_in", wait).
+				Msg("worker: processing pass failed")
+		case worked:
+			failures = 0
 
-		if !worked {
+			continue
+		default:
+			failures = 0
 			w.log.Debug().Msg("worker: nothing to do")
 		}
 
 		select {
 		case <-ctx.Done():
-		case <-time.After(w.cfg.PollInterval):
+		case <-time.After(wait):
 		}
 	}
 }

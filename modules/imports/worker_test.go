@@ -117,6 +117,10 @@ func TestWorker(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(engine.Name, func(t *testing.T) {
 			t.Run("delivers every record once and completes", func(t *testing.T) {
+				// Also runs the statistics refresh that large PostgreSQL batches get.
+				defer func(saved int) { analyzeThreshold = saved }(analyzeThreshold)
+				analyzeThreshold = 100
+
 				b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
 				batch := b.addBatch(t, leadsFile(t, 250, importtest.GenerateOptions{Seed: 1, MissingOriginEvery: 5}), "fallback")
 

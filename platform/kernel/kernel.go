@@ -120,9 +120,11 @@ func (k *Kernel) CheckSchema(ctx context.Context) error {
 // HTTPServer builds the API with every module's routes plus /health and /ready.
 func (k *Kernel) HTTPServer() *httpserver.Server {
 	srv := httpserver.New(k.Log)
-	srv.Echo.GET("/health", func(c echo.Context) error {
+	health := func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "healthy"})
-	})
+	}
+	srv.Echo.GET("/health", health)
+	srv.Echo.HEAD("/health", health)
 	srv.Echo.GET("/ready", k.ready)
 
 	for _, fn := range k.routes {
