@@ -59,7 +59,10 @@ func runDemo(cmd *cobra.Command, flags *globalFlags, df *demoFlags, assets Asset
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
 
-	settings, err := loadSettings(cmd, flags, config.RoleDemo)
+	// The demo replaces the database, storage and OmniFlow settings with
+	// its own, so only the checks of a tool apply to what the environment
+	// or the files say.
+	settings, err := loadSettings(cmd, flags, config.RoleTool)
 	if err != nil {
 		return err
 	}
@@ -146,7 +149,12 @@ func runDemo(cmd *cobra.Command, flags *globalFlags, df *demoFlags, assets Asset
 		return nil
 	}
 
-	printTryMore(out, apiURL, secret, standInAddr)
+	samplePath := filepath.Join(dir, "leads-sample.json")
+	if err := os.WriteFile(samplePath, assets.SampleLeads, 0o600); err != nil {
+		return fmt.Errorf("writing the sample file: %w", err)
+	}
+
+	printTryMore(out, apiURL, secret, standInAddr, samplePath)
 	<-ctx.Done()
 	fmt.Fprintln(out, "\nstopping")
 
@@ -299,16 +307,16 @@ func doJSON(req *http.Request, want int, into any) error {
 	return json.Unmarshal(data, into)
 }
 
-func printTryMore(out io.Writer, apiURL, secret, standIn string) {
+func printTryMore(out io.Writer, apiURL, secret, standIn, samplePath string) {
 	fmt.Fprintf(out, `
 Try more while the demo runs (Ctrl-C stops it):
 
   curl -s -X POST %[1]s/imports \
     -H 'X-Client-Id: %[2]s' -H 'X-Client-Secret: %[3]s' \
-    -F 'file=@testdata/leads-sample.json' -F 'originDefault=site'
+    -F 'file=@%[5]s' -F 'originDefault=site'
 
   curl -s %[1]s/imports/BATCH_ID -H 'X-Client-Id: %[2]s' -H 'X-Client-Secret: %[3]s'
 
   curl -s http://%[4]s/__standin/stats
-`, apiURL, demoClientID, secret, standIn)
+`, apiURL, demoClientID, secret, standIn, samplePath)
 }
