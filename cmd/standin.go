@@ -34,7 +34,6 @@ func newStandInCommand() *cobra.Command {
 			}
 
 			cfg.RetryAfter = retryAfter
-			cfg.KeepRecords = true
 
 			return omniflow.RunStandIn(cmd.Context(), listen, cfg, log, func(addr string) {
 				fmt.Fprintf(cmd.OutOrStdout(), "omniflow stand-in listening on http://%s\n", addr)
@@ -55,6 +54,8 @@ func newStandInCommand() *cobra.Command {
 	f.DurationVar(&cfg.UnavailableFor, "unavailable-for", 0, "answer --error-status to every request for this long after start")
 	f.StringSliceVar(&cfg.RequiredFields, "require-field", nil, "reject records lacking a non-empty value for this field (repeatable), e.g. phoneNumber")
 	f.Int64Var(&cfg.Seed, "seed", 1, "random seed of the injected faults")
+	f.BoolVar(&cfg.KeepRecords, "keep-records", true,
+		"keep every imported record for GET /__standin/batches/{id}/records (memory grows with the records received)")
 	f.StringVar(&logLevel, "log-level", "Information", "log level (Debug, Information, Warning, Error)")
 
 	return cmd
