@@ -20,6 +20,8 @@ type handlers struct {
 	log           zerolog.Logger
 	now           func() time.Time
 	maxFileSizeMb int64
+	// uploadIdleTimeout cuts off an upload that sends nothing for this long.
+	uploadIdleTimeout time.Duration
 }
 
 // batchResponse is the body of GET /imports/{batchId}.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,12 +33,21 @@ const apiSecret = "handler-test-secret-Qw3$"
 func setupAPI(t *testing.T) *httptest.Server {
 	t.Helper()
 
+	srv, _ := setupAPIWith(t, func(*config.Settings) {})
+
+	return srv
+}
+
+func setupAPIWith(t *testing.T, adjust func(*config.Settings)) (*httptest.Server, *storage.Store) {
+	t.Helper()
+
 	conn := dbtest.OpenSQLite(t)
 	dbtest.Migrate(t, conn, db.Migrations())
 
 	settings := config.Defaults()
 	settings.ImportStorage.MaxFileSizeMb = 1
 	settings.ClientSeed.Clients = []config.SeedClient{{Name: "API", ClientIdentifier: "api", Secret: apiSecret}}
+	adjust(settings)
 
 	files, err := storage.New(filepath.Join(t.TempDir(), "uploads"))
 	require.NoError(t, err)
@@ -50,7 +60,7 @@ func setupAPI(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(k.HTTPServer().Echo)
 	t.Cleanup(srv.Close)
 
-	return srv
+	return srv, files
 }
 
 func upload(t *testing.T, url string, fields map[string]string, content []byte) (*http.Response, map[string]any) {
@@ -145,4 +155,28 @@ func TestImportsAPI(t *testing.T) {
 			require.Equal(t, "method_not_allowed", body["code"])
 		}
 	})
+}
+
+func TestUploadIdleTimeout(t *testing.T) {
+	srv, files := setupAPIWith(t, func(s *config.Settings) { s.ImportStorage.UploadIdleTimeout = 300 * time.Millisecond })
+
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(srv.URL, "http://"), 5*time.Second)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(20*time.Second)))
+
+	// The start of a file part, then silence.
+	part := "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.json\"\r\n\r\n[{\"a\":"
+	_, err = fmt.Fprintf(conn, "POST /imports HTTP/1.1\r\nHost: test\r\nX-Client-Id: api\r\nX-Client-Secret: %s\r\n"+
+		"Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 100000\r\n\r\n%s", apiSecret, part)
+	require.NoError(t, err)
+
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err, "the server must answer a stalled upload")
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+
+	entries, err := os.ReadDir(files.Base())
+	require.NoError(t, err)
+	require.Empty(t, entries, "the partial upload must be removed")
 }

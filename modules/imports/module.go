@@ -33,7 +33,8 @@ func (m *Module) Register(k *kernel.Kernel) error {
 	k.AddMigrations(Migrations()...)
 
 	m.store = &store{db: k.DB, now: k.Now}
-	h := &handlers{store: m.store, storage: k.Storage, log: k.Log, now: k.Now, maxFileSizeMb: k.Settings.ImportStorage.MaxFileSizeMb}
+	h := &handlers{store: m.store, storage: k.Storage, log: k.Log, now: k.Now, maxFileSizeMb: k.Settings.ImportStorage.MaxFileSizeMb,
+		uploadIdleTimeout: k.Settings.ImportStorage.UploadIdleTimeout}
 	k.AddRoutes(func(e *echo.Echo) {
 		// Middleware per route, not per group: a group's catch-all would
 		// answer 404 where a wrong method deserves 405.

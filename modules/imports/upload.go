@@ -104,7 +104,7 @@ func (h *handlers) upload(c echo.Context) error {
 		return errTooLarge.With("maxFileSizeMb", h.maxFileSizeMb)
 	}
 
-	req.Body = http.MaxBytesReader(c.Response(), idleTimeoutReader(c.Response(), req.Body), maxBytes+1<<20)
+	req.Body = http.MaxBytesReader(c.Response(), idleTimeoutReader(c.Response(), req.Body, h.uploadIdleTimeout), maxBytes+1<<20)
 
 	reader, err := req.MultipartReader()
 	if err != nil {
@@ -203,25 +203,24 @@ func (h *handlers) readForm(reader *multipart.Reader, batchID database.UUID, max
 	return form, saved, nil
 }
 
-// uploadIdleTimeout is how long an upload may send nothing before the
-// server gives up on it. A total read timeout would cut off large uploads on
-// slow links, so the deadline moves with every read instead.
-const uploadIdleTimeout = time.Minute
-
 type idleReader struct {
-	body io.ReadCloser
-	rc   *http.ResponseController
+	body    io.ReadCloser
+	rc      *http.ResponseController
+	timeout time.Duration
 }
 
-// idleTimeoutReader makes each read of body fail after uploadIdleTimeout
-// without data, so a stalled client does not hold a connection and a
-// temporary file for ever.
-func idleTimeoutReader(w http.ResponseWriter, body io.ReadCloser) io.ReadCloser {
-	return &idleReader{body: body, rc: http.NewResponseController(w)}
+// idleTimeoutReader makes each read of body fail after timeout without
+// data, so a stalled client does not hold a connection and a temporary file
+// for ever. A total read timeout would cut off large uploads on slow links,
+// so the deadline moves with every read instead.
+func idleTimeoutReader(w http.ResponseWriter, body io.ReadCloser, timeout time.Duration) io.ReadCloser {
+	return &idleReader{body: body, rc: http.NewResponseController(w), timeout: timeout}
 }
 
 func (r *idleReader) Read(p []byte) (int, error) {
-	_ = r.rc.SetReadDeadline(time.Now().Add(uploadIdleTimeout))
+	if r.timeout > 0 {
+		_ = r.rc.SetReadDeadline(time.Now().Add(r.timeout))
+	}
 
 	return r.body.Read(p)
 }

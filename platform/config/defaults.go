@@ -23,8 +23,9 @@ func Defaults() *Settings {
 			WatchdogInterval:     5 * time.Minute,
 		},
 		ImportStorage: ImportStorage{
-			BasePath:      "./data/uploads",
-			MaxFileSizeMb: 100,
+			BasePath:          "./data/uploads",
+			MaxFileSizeMb:     100,
+			UploadIdleTimeout: time.Minute,
 		},
 		OmniFlow: OmniFlow{
 			ImportPath:     "/api/leads/import",

@@ -91,6 +91,10 @@ type ImportStorage struct {
 	BasePath string `koanf:"basepath"`
 	// MaxFileSizeMb caps one upload (default 100).
 	MaxFileSizeMb int64 `koanf:"maxfilesizemb"`
+	// UploadIdleTimeout is how long an upload may send nothing before it is
+	// cut off (default 1m). It bounds stalled clients, not slow ones: the
+	// deadline moves with every read.
+	UploadIdleTimeout time.Duration `koanf:"uploadidletimeout"`
 }
 
 // OmniFlow is the outbound CRM API.

@@ -420,6 +420,15 @@ func (s *Settings) validateImportStorage(role Role) []error {
 				Fix:     setFix("ImportStorage:MaxFileSizeMb", "a size in MiB such as 100"),
 			})
 		}
+
+		if s.ImportStorage.UploadIdleTimeout < time.Second {
+			errs = append(errs, &SettingError{
+				Key:     "ImportStorage:UploadIdleTimeout",
+				Value:   s.ImportStorage.UploadIdleTimeout.String(),
+				Problem: "must be at least 1s, or uploads would be cut off between two packets",
+				Fix:     setFix("ImportStorage:UploadIdleTimeout", "a duration such as 1m"),
+			})
+		}
 	}
 
 	path := s.ImportStorage.BasePath
