@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -332,8 +331,8 @@ func benchStartStack(b *testing.B, binary string, chunkSize int, inProcessWorker
 	configDir := filepath.Join(dir, "config")
 	require.NoError(b, os.Mkdir(configDir, 0o750))
 
-	apiPort := benchFreePort(b)
-	standInPort := benchFreePort(b)
+	apiPort := freePort(b)
+	standInPort := freePort(b)
 	s := &benchStack{
 		apiURL:     fmt.Sprintf("http://127.0.0.1:%d", apiPort),
 		standInURL: fmt.Sprintf("http://127.0.0.1:%d", standInPort),
@@ -356,7 +355,7 @@ func benchStartStack(b *testing.B, binary string, chunkSize int, inProcessWorker
 		"ClientSeed__Clients__0__ClientIdentifier=" + benchClientIdentifier,
 		"ClientSeed__Clients__0__Secret=" + benchClientSecret,
 	}
-	env := append(benchBaseEnvironment(), s.settings...)
+	env := append(baseEnvironment(), s.settings...)
 	configFlag := []string{"--config-dir", configDir}
 
 	benchRunCommand(b, binary, dir, env, append([]string{"migrate", "up"}, configFlag...)...)
@@ -845,36 +844,4 @@ func benchBuildBinary(b *testing.B) string {
 	require.NoError(b, err, "building dataflow in %s:\n%s", root, output)
 
 	return binary
-}
-
-// benchBaseEnvironment keeps only the variables a Go program needs, so that
-// DataFlow settings exported in the shell (ConnectionStrings__DataFlow,
-// ASPNETCORE_URLS, DATAFLOW_CONFIG_DIR...) cannot change what is measured.
-func benchBaseEnvironment() []string {
-	var env []string
-	for _, name := range []string{"PATH", "HOME", "TMPDIR"} {
-		if value, ok := os.LookupEnv(name); ok {
-			env = append(env, name+"="+value)
-		}
-	}
-
-	return env
-}
-
-// benchFreePort returns a TCP port of 127.0.0.1 that was free a moment ago.
-// Another process could take it before the child binds it. The child then
-// fails to start, and the readiness wait reports its log.
-func benchFreePort(b *testing.B) int {
-	b.Helper()
-
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(b, err)
-	defer listener.Close()
-
-	addr, ok := listener.Addr().(*net.TCPAddr)
-	if !ok {
-		require.FailNow(b, "unexpected listener address type", "%T", listener.Addr())
-	}
-
-	return addr.Port
 }

@@ -163,7 +163,9 @@ func baseEnvironment() []string {
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
+// Another process could take it before the child binds it; the child then
+// fails to start, and the readiness wait reports its log.
+func freePort(t testing.TB) int {
 	t.Helper()
 
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
