@@ -26,25 +26,28 @@ type handlers struct {
 
 // batchResponse is the body of GET /imports/{batchId}.
 type batchResponse struct {
-	BatchID          string     `json:"batchId"`
-	Status           string     `json:"status"`
-	FileName         string     `json:"fileName"`
-	FileType         string     `json:"fileType"`
-	FileSizeBytes    int64      `json:"fileSizeBytes"`
-	Checksum         string     `json:"checksum"`
-	CreatedAt        time.Time  `json:"createdAt"`
-	StartedAt        *time.Time `json:"startedAt"`
-	CompletedAt      *time.Time `json:"completedAt"`
-	ScheduledFor     *time.Time `json:"scheduledFor"`
-	TotalRecords     int        `json:"totalRecords"`
-	ProcessedRecords int        `json:"processedRecords"`
-	ImportedRecords  int        `json:"importedRecords"`
-	FailedRecords    int        `json:"failedRecords"`
-	SkippedRecords   int        `json:"skippedRecords"`
-	PolicyDecision   string     `json:"policyDecision"`
-	ErrorSummary     *string    `json:"errorSummary"`
-	OriginDefault    *string    `json:"originDefault"`
-	RequestedBy      *string    `json:"requestedBy"`
+	BatchID       string     `json:"batchId"`
+	Status        string     `json:"status"`
+	FileName      string     `json:"fileName"`
+	FileType      string     `json:"fileType"`
+	FileSizeBytes int64      `json:"fileSizeBytes"`
+	Checksum      string     `json:"checksum"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	StartedAt     *time.Time `json:"startedAt"`
+	CompletedAt   *time.Time `json:"completedAt"`
+	ScheduledFor  *time.Time `json:"scheduledFor"`
+	// StagedRecords counts records read from the file so far; it shows
+	// progress while a large file is checked, before TotalRecords is known.
+	StagedRecords    int     `json:"stagedRecords"`
+	TotalRecords     int     `json:"totalRecords"`
+	ProcessedRecords int     `json:"processedRecords"`
+	ImportedRecords  int     `json:"importedRecords"`
+	FailedRecords    int     `json:"failedRecords"`
+	SkippedRecords   int     `json:"skippedRecords"`
+	PolicyDecision   string  `json:"policyDecision"`
+	ErrorSummary     *string `json:"errorSummary"`
+	OriginDefault    *string `json:"originDefault"`
+	RequestedBy      *string `json:"requestedBy"`
 }
 
 func utc(t *time.Time) *time.Time {
@@ -92,6 +95,7 @@ func (h *handlers) getBatch(c echo.Context) error {
 		StartedAt:        utc(b.StartedAt),
 		CompletedAt:      utc(b.CompletedAt),
 		ScheduledFor:     utc(b.ScheduledFor),
+		StagedRecords:    b.StagedRecords,
 		TotalRecords:     b.TotalRecords,
 		ProcessedRecords: b.ProcessedRecords,
 		ImportedRecords:  b.ProcessedRecords - b.FailedRecords - b.SkippedRecords,
