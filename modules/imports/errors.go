@@ -23,6 +23,9 @@ var (
 	errInvalidJSONFile = httpserver.NewError(http.StatusBadRequest, "invalid_file",
 		"The file is not a JSON array or object. Upload a JSON array of objects, or a single object.",
 		"O arquivo não é um array nem um objeto JSON. Envie um array JSON de objetos ou um único objeto.")
+	errNotUTF8 = httpserver.NewError(http.StatusBadRequest, "invalid_encoding",
+		"The file looks like UTF-16 text. Save it as UTF-8 and upload it again.",
+		"O arquivo parece ser texto UTF-16. Salve-o como UTF-8 e envie novamente.")
 	errInvalidMetadata = httpserver.NewError(http.StatusBadRequest, "invalid_metadata",
 		"The field \"metadata\" is not valid JSON. Send JSON text, usually an object, or leave it out.",
 		"O campo \"metadata\" não é um JSON válido. Envie um texto JSON, em geral um objeto, ou omita o campo.")

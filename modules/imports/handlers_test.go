@@ -109,6 +109,14 @@ func TestImportsAPI(t *testing.T) {
 		require.Equal(t, body["location"], resp.Header.Get("Location"))
 	})
 
+	t.Run("utf-16 file is named at upload", func(t *testing.T) {
+		for _, content := range [][]byte{[]byte("\xff\xfe[\x00]\x00"), []byte("[\x00{\x00}\x00]\x00")} {
+			resp, body := upload(t, srv.URL, nil, content)
+			require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+			require.Equal(t, "invalid_encoding", body["code"])
+		}
+	})
+
 	t.Run("nul byte in a field is a 400", func(t *testing.T) {
 		resp, body := upload(t, srv.URL, map[string]string{"requestedBy": "a\x00b"}, []byte(`[{"a":1}]`))
 		require.Equal(t, http.StatusBadRequest, resp.StatusCode)

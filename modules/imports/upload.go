@@ -324,6 +324,12 @@ func firstContentByte(path string) (byte, error) {
 		_, _ = br.Discard(3)
 	}
 
+	// UTF-16 shows as a BOM, or as a NUL beside the first ASCII character.
+	if head, _ := br.Peek(2); len(head) == 2 && (head[0] == 0xFF && head[1] == 0xFE || head[0] == 0xFE && head[1] == 0xFF ||
+		head[0] == 0 || head[1] == 0) {
+		return 0, errNotUTF8
+	}
+
 	b, _, err := firstByte(br)
 	if err != nil {
 		return 0, errEmptyFile
