@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -29,6 +30,52 @@ type batchRun struct {
 	token     int64
 	chunkSize int
 	log       zerolog.Logger
+	// confirmed is when the lease was last known to be ours (Unix
+	// nanoseconds): a renewed heartbeat or a committed chunk.
+	confirmed atomic.Int64
+}
+
+// confirmLease checks the lease with a guarded heartbeat when it was not
+// confirmed within a heartbeat interval. A worker that was frozen (SIGSTOP,
+// a long GC pause, a suspended VM) past the lock timeout thus finds its
+// batch taken before it sends another chunk, not after.
+func (r *batchRun) confirmLease(work context.Context) error {
+	if time.Since(time.Unix(0, r.confirmed.Load())) < r.w.cfg.HeartbeatInterval {
+		return nil
+	}
+
+	if err := r.w.store.heartbeat(work, r.b.ID, r.token); err != nil {
+		return err
+	}
+
+	r.confirmed.Store(time.Now().UnixNano())
+
+	return nil
+}
+
+// retry runs a database step until it succeeds, the lease is lost, work
+// ends, or a lock timeout has passed, waiting 250ms, 500ms ... up to 5s
+// between tries. It carries a batch through a database restart without
+// giving the batch up. Every step it wraps is safe to repeat.
+func (r *batchRun) retry(work context.Context, what string, step func() error) error {
+	deadline := time.Now().Add(r.w.cfg.LockTimeout)
+	delay := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := step()
+		if err == nil || errors.Is(err, ErrLeaseLost) || work.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+
+		r.log.Warn().Err(err).Int("attempt", attempt).Dur("retry_in", delay).Msg("worker: " + what + " failed, retrying")
+
+		select {
+		case <-work.Done():
+			return err
+		case <-time.After(delay):
+		}
+
+		delay = min(delay*2, 5*time.Second)
+	}
 }
 
 // execute stages the file if needed, then delivers chunk by chunk and sets
@@ -58,7 +105,13 @@ type chunkLoad struct {
 // database, so the worker's read and OmniFlow's work overlap. The read is
 // safe to run early because a commit only touches its own chunk's rows.
 func (r *batchRun) deliverAll(stop, work context.Context) error {
-	first, ok, err := r.w.store.firstPending(work, r.b.ID)
+	var first int
+	var ok bool
+	err := r.retry(work, "finding the next chunk", func() (err error) {
+		first, ok, err = r.w.store.firstPending(work, r.b.ID)
+
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -70,7 +123,12 @@ func (r *batchRun) deliverAll(stop, work context.Context) error {
 	loaded := make(chan chunkLoad, 1)
 	load := func(index int) {
 		go func() {
-			items, err := r.w.store.loadChunk(work, r.b.ID, index, r.chunkSize)
+			var items []pendingItem
+			err := r.retry(work, "loading a chunk", func() (err error) {
+				items, err = r.w.store.loadChunk(work, r.b.ID, index, r.chunkSize)
+
+				return err
+			})
 			loaded <- chunkLoad{items: items, err: err}
 		}()
 	}
@@ -111,7 +169,12 @@ func (r *batchRun) deliverAll(stop, work context.Context) error {
 
 	// Every chunk was visited; a record still pending would mean a chunk
 	// was skipped, so look again rather than finish too early.
-	if _, ok, err := r.w.store.firstPending(work, r.b.ID); err != nil || ok {
+	err = r.retry(work, "checking for pending records", func() (err error) {
+		_, ok, err = r.w.store.firstPending(work, r.b.ID)
+
+		return err
+	})
+	if err != nil || ok {
 		if err == nil {
 			err = fmt.Errorf("records still pending after the last chunk")
 		}
@@ -173,7 +236,10 @@ func (r *batchRun) stage(work context.Context) error {
 
 		pending = append(pending, Item{BatchID: r.b.ID, Sequence: seq, PayloadJSON: string(payload), Status: ItemPending, CreatedAt: now})
 		if len(pending) == stageBatchSize {
-			if err := r.w.store.stageItems(work, r.b.ID, r.token, pending, seq+1); err != nil {
+			stagedAfter := seq + 1
+			if err := r.retry(work, "staging records", func() error {
+				return r.w.store.stageItems(work, r.b.ID, r.token, pending, stagedAfter)
+			}); err != nil {
 				return err
 			}
 
@@ -184,14 +250,18 @@ func (r *batchRun) stage(work context.Context) error {
 	total := staged
 	if len(pending) > 0 {
 		total = pending[len(pending)-1].Sequence + 1
-		if err := r.w.store.stageItems(work, r.b.ID, r.token, pending, total); err != nil {
+		if err := r.retry(work, "staging records", func() error {
+			return r.w.store.stageItems(work, r.b.ID, r.token, pending, total)
+		}); err != nil {
 			return err
 		}
 	} else if records.count > total {
 		total = records.count
 	}
 
-	if err := r.w.store.finishStaging(work, r.b.ID, r.token, total); err != nil {
+	if err := r.retry(work, "finishing staging", func() error {
+		return r.w.store.finishStaging(work, r.b.ID, r.token, total)
+	}); err != nil {
 		return err
 	}
 
@@ -219,6 +289,10 @@ func (r *batchRun) deliver(work context.Context, items []pendingItem, index int)
 		chunk.Items[i] = it.Payload
 	}
 
+	if err := r.confirmLease(work); err != nil {
+		return err
+	}
+
 	start := time.Now()
 	res, err := r.w.sender.SendChunk(work, chunk)
 	if err != nil {
@@ -241,9 +315,13 @@ func (r *batchRun) deliver(work context.Context, items []pendingItem, index int)
 		outcomes[i] = o
 	}
 
-	if err := r.w.store.commitChunk(work, r.b.ID, r.token, outcomes); err != nil {
+	if err := r.retry(work, "storing a chunk's outcomes", func() error {
+		return r.w.store.commitChunk(work, r.b.ID, r.token, outcomes)
+	}); err != nil {
 		return err
 	}
+
+	r.confirmed.Store(time.Now().UnixNano())
 
 	r.log.Debug().Int("chunk_id", chunk.ChunkID).Int("records", len(items)).Int("failed", failed).
 		Int("attempts", res.Attempts).Int64("duration_ms", time.Since(start).Milliseconds()).Msg("worker: chunk committed")
@@ -257,7 +335,12 @@ func (r *batchRun) deliver(work context.Context, items []pendingItem, index int)
 
 // finish sets the final status once no record is pending.
 func (r *batchRun) finish(work context.Context) error {
-	b, err := r.w.store.batch(work, r.b.ID)
+	var b Batch
+	err := r.retry(work, "loading the batch", func() (err error) {
+		b, err = r.w.store.batch(work, r.b.ID)
+
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -274,7 +357,9 @@ func (r *batchRun) finish(work context.Context) error {
 		summary = fmt.Sprintf("%d of %d records failed; first failure at record %d: %s", b.FailedRecords, b.TotalRecords, seq, msg)
 	}
 
-	if err := r.w.store.finish(work, b.ID, r.token, status, summary); err != nil {
+	if err := r.retry(work, "setting the final status", func() error {
+		return r.w.store.finish(work, b.ID, r.token, status, summary)
+	}); err != nil {
 		return err
 	}
 

@@ -135,6 +135,13 @@ func (s *store) stageItems(ctx context.Context, id database.UUID, token int64, i
 			return err
 		}
 
+		// A retry after a commit whose acknowledgement was lost finds the
+		// rows already there; the transaction stored all of them or none.
+		existing, err := s.countItems(tx, id, items[0].Sequence, items[len(items)-1].Sequence, "")
+		if err != nil || existing == int64(len(items)) {
+			return err
+		}
+
 		if err := tx.CreateInBatches(items, insertBatch).Error; err != nil {
 			return fmt.Errorf("staging records: %w", err)
 		}
@@ -239,7 +246,15 @@ func (s *store) commitChunk(ctx context.Context, id database.UUID, token int64, 
 	}
 
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		err := guardedUpdate(tx, d, id, token,
+		// The counters grow by the chunk's size, so a retry after a commit
+		// whose acknowledgement was lost must not apply them again: a chunk
+		// with no pending record left was already committed.
+		pending, err := s.countItems(tx, id, outcomes[0].Sequence, outcomes[len(outcomes)-1].Sequence, ItemPending)
+		if err != nil || pending == 0 {
+			return err
+		}
+
+		err = guardedUpdate(tx, d, id, token,
 			"{ProcessedRecords} = {ProcessedRecords} + ?, {FailedRecords} = {FailedRecords} + ?, {HeartbeatAt} = ?",
 			len(outcomes), failed, s.utcNow())
 		if err != nil {
@@ -248,6 +263,24 @@ func (s *store) commitChunk(ctx context.Context, id database.UUID, token int64, 
 
 		return updateOutcomes(tx, d, id, outcomes)
 	})
+}
+
+// countItems counts a batch's items with a sequence in [first, last], only
+// those with status when it is not empty.
+func (s *store) countItems(tx *gorm.DB, id database.UUID, first, last int, status string) (int64, error) {
+	sql := "SELECT COUNT(*) FROM {ImportItems} WHERE {BatchId} = ? AND {Sequence} >= ? AND {Sequence} <= ?"
+	args := []any{id, first, last}
+	if status != "" {
+		sql += " AND {Status} = ?"
+		args = append(args, status)
+	}
+
+	var n int64
+	if err := tx.Raw(s.db.Render(sql), args...).Scan(&n).Error; err != nil {
+		return 0, fmt.Errorf("counting records: %w", err)
+	}
+
+	return n, nil
 }
 
 // updateOutcomes writes item outcomes: runs of imported records without a
@@ -302,9 +335,22 @@ func updateOutcomes(tx *gorm.DB, d database.Dialect, id database.UUID, outcomes 
 // finish sets the final status. The lease check makes sure only the holder
 // ends the batch.
 func (s *store) finish(ctx context.Context, id database.UUID, token int64, status, summary string) error {
-	return guardedUpdate(s.db.WithContext(ctx), s.db.Dialect, id, token,
+	err := guardedUpdate(s.db.WithContext(ctx), s.db.Dialect, id, token,
 		"{Status} = ?, {CompletedAt} = ?, {ErrorSummary} = ?, {WorkerId} = NULL",
 		status, s.utcNow(), nullable(truncate(summary, 4000)))
+	if !errors.Is(err, ErrLeaseLost) {
+		return err
+	}
+
+	// A retry after a commit whose acknowledgement was lost: the batch
+	// already carries this status under this lease.
+	var n int64
+	if cerr := s.db.WithContext(ctx).Raw(s.db.Render("SELECT COUNT(*) FROM {ImportBatches} WHERE {Id} = ? AND {LeaseToken} = ? AND {Status} = ?"),
+		id, token, status).Scan(&n).Error; cerr == nil && n == 1 {
+		return nil
+	}
+
+	return err
 }
 
 // failStaging ends a batch whose file cannot be read: it removes what was

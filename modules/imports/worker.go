@@ -191,10 +191,13 @@ func (w *Worker) process(ctx context.Context, b Batch, token int64, lease lockin
 	work, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancelWork(nil)
 
+	run := &batchRun{w: w, b: b, token: token, log: log}
+	run.confirmed.Store(time.Now().UnixNano())
+
 	stopWatch := make(chan struct{})
 	defer close(stopWatch)
 	go w.watchShutdown(ctx, stopWatch, cancelWork)
-	go w.keepAlive(work, b.ID, token, lease, cancelWork, log)
+	go w.keepAlive(work, run, lease, cancelWork)
 
 	defer w.releaseSlot(lease)
 
@@ -211,7 +214,7 @@ func (w *Worker) process(ctx context.Context, b Batch, token int64, lease lockin
 		return
 	}
 
-	run := &batchRun{w: w, b: b, token: token, log: log, chunkSize: *b.ChunkSize}
+	run.chunkSize = *b.ChunkSize
 	err := run.execute(ctx, work)
 	w.afterRun(ctx, work, run, err, log)
 }
@@ -294,9 +297,9 @@ func (w *Worker) watchShutdown(stop context.Context, done <-chan struct{}, cance
 // keepAlive renews the slot and the batch heartbeat. It cancels work when
 // either lease is gone, or when no renewal succeeded for a whole lock
 // timeout (the watchdog may have freed the slot by then).
-func (w *Worker) keepAlive(work context.Context, batchID database.UUID, token int64, lease locking.Lease,
-	cancel context.CancelCauseFunc, log zerolog.Logger,
-) {
+func (w *Worker) keepAlive(work context.Context, run *batchRun, lease locking.Lease, cancel context.CancelCauseFunc) {
+	batchID, token, log := run.b.ID, run.token, run.log
+
 	ticker := time.NewTicker(w.cfg.HeartbeatInterval)
 	defer ticker.Stop()
 
@@ -316,6 +319,7 @@ func (w *Worker) keepAlive(work context.Context, batchID database.UUID, token in
 		switch {
 		case err == nil:
 			lastRenewed = time.Now()
+			run.confirmed.Store(lastRenewed.UnixNano())
 		case errors.Is(err, locking.ErrLeaseLost), errors.Is(err, ErrLeaseLost):
 			cancel(ErrLeaseLost)
 

@@ -422,3 +422,71 @@ func TestWorkerStopTimeout(t *testing.T) {
 		})
 	}
 }
+
+func TestStoreRetriesAreSafe(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+			batch := b.addBatch(t, []byte(`[{"a":1},{"a":2}]`), "")
+			ctx := context.Background()
+
+			token, ok, err := b.worker.store.claim(ctx, batch, "w", 100)
+			require.NoError(t, err)
+			require.True(t, ok)
+
+			items := []Item{
+				{BatchID: batch.ID, Sequence: 0, PayloadJSON: `{"a":1}`, Status: ItemPending, CreatedAt: b.clock.Now()},
+				{BatchID: batch.ID, Sequence: 1, PayloadJSON: `{"a":2}`, Status: ItemPending, CreatedAt: b.clock.Now()},
+			}
+			require.NoError(t, b.worker.store.stageItems(ctx, batch.ID, token, items, 2))
+			require.NoError(t, b.worker.store.stageItems(ctx, batch.ID, token, items, 2), "staging the same rows again")
+			require.NoError(t, b.worker.store.finishStaging(ctx, batch.ID, token, 2))
+
+			outcomes := []itemOutcome{{Sequence: 0, Status: ItemImported, LeadID: "l0"}, {Sequence: 1, Status: ItemError, Error: "bad"}}
+			require.NoError(t, b.worker.store.commitChunk(ctx, batch.ID, token, outcomes))
+			require.NoError(t, b.worker.store.commitChunk(ctx, batch.ID, token, outcomes), "committing the same chunk again")
+
+			got := b.load(t, batch.ID)
+			require.Equal(t, 2, got.ProcessedRecords, "a repeated commit must not count twice")
+			require.Equal(t, 1, got.FailedRecords)
+
+			var rows int64
+			require.NoError(t, b.db.Model(&Item{}).Where(b.db.Render("{BatchId} = ?"), batch.ID).Count(&rows).Error)
+			require.EqualValues(t, 2, rows)
+
+			require.NoError(t, b.worker.store.finish(ctx, batch.ID, token, StatusCompletedWithErrors, "x"))
+			require.NoError(t, b.worker.store.finish(ctx, batch.ID, token, StatusCompletedWithErrors, "x"), "finishing again")
+			require.ErrorIs(t, b.worker.store.finish(ctx, batch.ID, token+1, StatusCompleted, ""), ErrLeaseLost)
+		})
+	}
+}
+
+func TestFrozenRunSendsNothing(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+			b.worker.cfg.HeartbeatInterval = time.Second
+			batch := b.addBatch(t, leadsFile(t, 200, importtest.GenerateOptions{Seed: 8}), "")
+			ctx := context.Background()
+
+			token, ok, err := b.worker.store.claim(ctx, batch, "frozen", 100)
+			require.NoError(t, err)
+			require.True(t, ok)
+
+			claimed := b.load(t, batch.ID)
+			run := &batchRun{w: b.worker, b: claimed, token: token, chunkSize: 100, log: zerolog.Nop()}
+			require.NoError(t, run.stage(ctx))
+
+			// The worker froze: its last confirmation is old, and meanwhile the
+			// watchdog gave the batch back.
+			run.confirmed.Store(time.Now().Add(-time.Hour).UnixNano())
+			b.clock.Advance(2 * time.Minute)
+			_, err = b.watchdog.RunOnce(ctx)
+			require.NoError(t, err)
+
+			err = run.deliverAll(ctx, ctx)
+			require.ErrorIs(t, err, ErrLeaseLost)
+			require.Empty(t, b.standIn.Stats().Batches, "a worker that lost its lease must not send")
+		})
+	}
+}
