@@ -96,22 +96,33 @@ func (s *Slots) Acquire(ctx context.Context, count int, holder string) (Lease, e
 		return Lease{}, fmt.Errorf("reading processing slots: %w", err)
 	}
 
-	now := s.utcNow()
 	for _, row := range rows {
-		res := s.db.WithContext(ctx).Exec(s.db.Render(
-			"UPDATE {BatchLocks} SET {IsLocked} = ?, {LockOwnerBatchId} = NULL, {LockedAt} = ?, {HeartbeatAt} = ?, {LockedBy} = ?, {LeaseToken} = ? "+
-				"WHERE {Id} = ? AND {IsLocked} = ? AND {LeaseToken} = ?"),
-			true, now, now, holder, row.LeaseToken+1, row.ID, false, row.LeaseToken)
-		if res.Error != nil {
-			return Lease{}, fmt.Errorf("taking processing slot %d: %w", row.ID, res.Error)
+		taken, err := s.take(ctx, row.ID, row.LeaseToken, holder)
+		if err != nil {
+			return Lease{}, err
 		}
 
-		if res.RowsAffected == 1 {
+		if taken {
 			return Lease{Slot: row.ID, Token: row.LeaseToken + 1}, nil
 		}
 	}
 
 	return Lease{}, ErrNoFreeSlot
+}
+
+// take moves a free slot seen with token to held by holder with token+1.
+// It reports false when another worker changed the slot first.
+func (s *Slots) take(ctx context.Context, id int, token int64, holder string) (bool, error) {
+	now := s.utcNow()
+	res := s.db.WithContext(ctx).Exec(s.db.Render(
+		"UPDATE {BatchLocks} SET {IsLocked} = ?, {LockOwnerBatchId} = NULL, {LockedAt} = ?, {HeartbeatAt} = ?, {LockedBy} = ?, {LeaseToken} = ? "+
+			"WHERE {Id} = ? AND {IsLocked} = ? AND {LeaseToken} = ?"),
+		true, now, now, holder, token+1, id, false, token)
+	if res.Error != nil {
+		return false, fmt.Errorf("taking processing slot %d: %w", id, res.Error)
+	}
+
+	return res.RowsAffected == 1, nil
 }
 
 // Assign records which batch a held slot processes.
@@ -166,15 +177,12 @@ func (s *Slots) ExpireStale(ctx context.Context, timeout time.Duration) ([]Expir
 
 	var expired []ExpiredSlot
 	for _, row := range rows {
-		res := s.db.WithContext(ctx).Exec(s.db.Render(
-			"UPDATE {BatchLocks} SET {IsLocked} = ?, {LockOwnerBatchId} = NULL, {LockedBy} = NULL, {LeaseToken} = ? "+
-				"WHERE {Id} = ? AND {LeaseToken} = ? AND {IsLocked} = ?"),
-			false, row.LeaseToken+1, row.ID, row.LeaseToken, true)
-		if res.Error != nil {
-			return expired, fmt.Errorf("freeing stale processing slot %d: %w", row.ID, res.Error)
+		freed, err := s.free(ctx, row.ID, row.LeaseToken)
+		if err != nil {
+			return expired, err
 		}
 
-		if res.RowsAffected == 1 {
+		if freed {
 			holder := ""
 			if row.LockedBy != nil {
 				holder = *row.LockedBy
@@ -185,6 +193,20 @@ func (s *Slots) ExpireStale(ctx context.Context, timeout time.Duration) ([]Expir
 	}
 
 	return expired, nil
+}
+
+// free frees a held slot seen with token and bumps the token, which fences
+// off its holder. It reports false when the holder renewed or released it.
+func (s *Slots) free(ctx context.Context, id int, token int64) (bool, error) {
+	res := s.db.WithContext(ctx).Exec(s.db.Render(
+		"UPDATE {BatchLocks} SET {IsLocked} = ?, {LockOwnerBatchId} = NULL, {LockedBy} = NULL, {LeaseToken} = ? "+
+			"WHERE {Id} = ? AND {LeaseToken} = ? AND {IsLocked} = ?"),
+		false, token+1, id, token, true)
+	if res.Error != nil {
+		return false, fmt.Errorf("freeing stale processing slot %d: %w", id, res.Error)
+	}
+
+	return res.RowsAffected == 1, nil
 }
 
 // HeldCount returns how many slots are held now.

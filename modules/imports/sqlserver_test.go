@@ -1,0 +1,44 @@
+package imports
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/dataflow/dataflow/platform/database"
+	"github.com/dataflow/dataflow/platform/database/dbtest"
+)
+
+// TestStoreSQLServerStatements pins the statements that claim, fence and
+// finish batches on SQL Server, which the tests cannot reach. Statements
+// that run inside a transaction are called here on their own.
+func TestStoreSQLServerStatements(t *testing.T) {
+	conn, rec := dbtest.OpenSQLServerDryRun(t)
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	s := &store{db: conn, now: func() time.Time { return now }}
+	ctx := context.Background()
+	id := database.NewUUID()
+	later := now.Add(time.Minute)
+
+	_, _ = s.candidates(ctx, 10)
+	_, _, _ = s.claim(ctx, Batch{ID: id, LeaseToken: 4}, "worker-a", 100)
+	_ = s.heartbeat(ctx, id, 5)
+	_ = s.finishStaging(ctx, id, 5, 3000)
+	_, _, _ = s.firstPending(ctx, id)
+	_, _ = s.loadChunk(ctx, id, 2, 100)
+	_, _ = s.countItems(conn.DB, id, 200, 299, ItemPending)
+	_ = guardedUpdate(conn.DB, conn.Dialect, id, 5,
+		"{ProcessedRecords} = {ProcessedRecords} + ?, {FailedRecords} = {FailedRecords} + ?, {HeartbeatAt} = ?", 100, 1, now)
+	_ = updateOutcomes(conn.DB, conn.Dialect, id, []itemOutcome{
+		{Sequence: 200, Status: ItemImported}, {Sequence: 201, Status: ItemImported},
+		{Sequence: 202, Status: ItemImported, LeadID: "lead-1"}, {Sequence: 203, Status: ItemError, Error: "missing phoneNumber"},
+	})
+	_ = s.finish(ctx, id, 5, StatusCompleted, "")
+	_ = s.release(ctx, id, 5, releaseStop, nil)
+	_ = s.release(ctx, id, 5, releasePause, &later)
+	_ = s.release(ctx, id, 5, releaseFailure, &later)
+	_, _ = s.recoverStale(ctx, now)
+
+	dbtest.CheckSQL(t, filepath.Join("testdata", "sqlserver.sql"), rec.Statements())
+}

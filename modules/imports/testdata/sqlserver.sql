@@ -1,0 +1,31 @@
+SELECT * FROM "ImportBatches" WHERE ([Status] = @p1 OR ([Status] = @p2 AND ([ScheduledFor] IS NULL OR [ScheduledFor] <= @p3))) AND ([NextAttemptAt] IS NULL OR [NextAttemptAt] <= @p4) ORDER BY [CreatedAt] OFFSET 0 ROW FETCH NEXT 10 ROWS ONLY;
+
+UPDATE [ImportBatches] SET [Status] = @p1, [LeaseToken] = @p2, [WorkerId] = @p3, [HeartbeatAt] = @p4, [StartedAt] = COALESCE([StartedAt], @p5), [AttemptCount] = [AttemptCount] + 1, [ChunkSize] = @p6, [NextAttemptAt] = NULL WHERE [Id] = @p7 AND [LeaseToken] = @p8 AND [Status] IN (@p9, @p10);
+
+UPDATE [ImportBatches] SET [HeartbeatAt] = @p1 WHERE [Id] = @p2 AND [LeaseToken] = @p3 AND [Status] = @p4;
+
+UPDATE [ImportBatches] SET [StagedRecords] = @p1, [TotalRecords] = @p2, [StagedAt] = @p3 WHERE [Id] = @p4 AND [LeaseToken] = @p5 AND [Status] = @p6;
+
+SELECT MIN([Sequence]) FROM [ImportItems] WHERE [BatchId] = @p1 AND [Status] = @p2;
+
+SELECT [Sequence], [PayloadJson] FROM [ImportItems] WHERE [BatchId] = @p1 AND [Status] = @p2 AND [Sequence] >= @p3 AND [Sequence] < @p4 ORDER BY [Sequence];
+
+SELECT COUNT(*) FROM [ImportItems] WHERE [BatchId] = @p1 AND [Sequence] >= @p2 AND [Sequence] <= @p3 AND [Status] = @p4;
+
+UPDATE [ImportBatches] SET [ProcessedRecords] = [ProcessedRecords] + @p1, [FailedRecords] = [FailedRecords] + @p2, [HeartbeatAt] = @p3 WHERE [Id] = @p4 AND [LeaseToken] = @p5 AND [Status] = @p6;
+
+UPDATE [ImportItems] SET [Status] = @p1 WHERE [BatchId] = @p2 AND [Sequence] >= @p3 AND [Sequence] <= @p4;
+
+UPDATE t SET t.[Status] = v.c1, t.[LeadId] = v.c2, t.[ErrorMessage] = v.c3 FROM [ImportItems] AS t JOIN (VALUES (@p1, @p2, @p3, @p4), (@p5, @p6, @p7, @p8)) AS v(k, c1, c2, c3) ON t.[Sequence] = v.k WHERE t.[BatchId] = @p9;
+
+UPDATE [ImportBatches] SET [Status] = @p1, [CompletedAt] = @p2, [ErrorSummary] = @p3, [WorkerId] = NULL WHERE [Id] = @p4 AND [LeaseToken] = @p5 AND [Status] = @p6;
+
+SELECT COUNT(*) FROM [ImportBatches] WHERE [Id] = @p1 AND [LeaseToken] = @p2 AND [Status] = @p3;
+
+UPDATE [ImportBatches] SET [Status] = @p1, [WorkerId] = NULL, [LeaseToken] = [LeaseToken] + 1, [NextAttemptAt] = @p2, [AttemptCount] = [AttemptCount] - 1 WHERE [Id] = @p3 AND [LeaseToken] = @p4 AND [Status] = @p5;
+
+UPDATE [ImportBatches] SET [Status] = @p1, [WorkerId] = NULL, [LeaseToken] = [LeaseToken] + 1, [NextAttemptAt] = @p2, [AttemptCount] = [AttemptCount] - 1, [PauseCount] = [PauseCount] + 1 WHERE [Id] = @p3 AND [LeaseToken] = @p4 AND [Status] = @p5;
+
+UPDATE [ImportBatches] SET [Status] = @p1, [WorkerId] = NULL, [LeaseToken] = [LeaseToken] + 1, [NextAttemptAt] = @p2 WHERE [Id] = @p3 AND [LeaseToken] = @p4 AND [Status] = @p5;
+
+UPDATE [ImportBatches] SET [Status] = @p1, [WorkerId] = NULL, [LeaseToken] = [LeaseToken] + 1 WHERE [Status] = @p2 AND ([HeartbeatAt] < @p3 OR ([HeartbeatAt] IS NULL AND ([StartedAt] IS NULL OR [StartedAt] < @p4)));
