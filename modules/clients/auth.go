@@ -73,7 +73,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, clientID, secret strin
 
 	if !a.cache.Verified(client.ClientIdentifier, secret, client.SecretHash) {
 		if !VerifySecret(secret, client.SecretHash, client.SecretSalt) {
-			a.log.Info().Str("client_id", client.ClientIdentifier).Msg("auth: wrong client secret")
+			a.log.Info().Str("client_id", client.ID.String()).Str("client_identifier", client.ClientIdentifier).
+				Msg("auth: wrong client secret")
 
 			return Identity{}, ErrUnauthorized
 		}
@@ -82,13 +83,14 @@ func (a *Authenticator) Authenticate(ctx context.Context, clientID, secret strin
 	}
 
 	if client.Status != StatusActive {
-		a.log.Info().Str("client_id", client.ClientIdentifier).Str("status", client.Status).Msg("auth: client is not active")
+		a.log.Info().Str("client_id", client.ID.String()).Str("client_identifier", client.ClientIdentifier).
+			Str("status", client.Status).Msg("auth: client is not active")
 
 		return Identity{}, ErrUnauthorized
 	}
 
 	if err := a.store.TouchLastSeen(ctx, client.ID); err != nil {
-		a.log.Warn().Err(err).Str("client_id", client.ClientIdentifier).Msg("auth: recording last seen failed")
+		a.log.Warn().Err(err).Str("client_id", client.ID.String()).Msg("auth: recording last seen failed")
 	}
 
 	return Identity{ClientID: client.ID.String(), ClientIdentifier: client.ClientIdentifier, Name: client.Name}, nil

@@ -51,11 +51,12 @@ func (s *Seeder) Run(ctx context.Context) (SeedResult, error) {
 		existing, err := s.store.ByIdentifier(ctx, identifier)
 		switch {
 		case errors.Is(err, ErrNotFound):
-			if _, err := s.store.Create(ctx, entry.Name, identifier, entry.Secret); err != nil {
+			created, err := s.store.Create(ctx, entry.Name, identifier, entry.Secret)
+			if err != nil {
 				return res, fmt.Errorf("seeding ClientSeed:Clients:%d: %w", i, err)
 			}
 
-			s.log.Info().Str("client_id", identifier).Msg("seed: created client")
+			s.log.Info().Str("client_id", created.ID.String()).Str("client_identifier", identifier).Msg("seed: created client")
 			res.Created++
 
 			continue
@@ -70,7 +71,7 @@ func (s *Seeder) Run(ctx context.Context) (SeedResult, error) {
 			}
 
 			s.cache.Forget(identifier)
-			s.log.Info().Str("client_id", identifier).Msg("seed: rotated client secret")
+			s.log.Info().Str("client_id", existing.ID.String()).Str("client_identifier", identifier).Msg("seed: rotated client secret")
 			res.Rotated++
 			changed = true
 		}

@@ -135,7 +135,7 @@ func (h *handlers) upload(c echo.Context) error {
 
 	location := "/imports/" + batch.ID.String()
 	c.Response().Header().Set(echo.HeaderLocation, location)
-	h.log.Info().Str("batch_id", batch.ID.String()).Str("client_id", id.ClientIdentifier).
+	h.log.Info().Str("batch_id", batch.ID.String()).Str("client_id", id.ClientID).Str("client_identifier", id.ClientIdentifier).
 		Int64("size_bytes", batch.FileSizeBytes).Str("file_type", batch.FileType).Msg("api: batch accepted")
 
 	return c.JSON(http.StatusAccepted, uploadResponse{
