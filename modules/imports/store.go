@@ -250,8 +250,14 @@ func (s *store) commitChunk(ctx context.Context, id database.UUID, token int64, 
 		// whose acknowledgement was lost must not apply them again: a chunk
 		// with no pending record left was already committed.
 		pending, err := s.countItems(tx, id, outcomes[0].Sequence, outcomes[len(outcomes)-1].Sequence, ItemPending)
-		if err != nil || pending == 0 {
+		if err != nil {
 			return err
+		}
+
+		if pending == 0 {
+			// Already committed, by this worker or by the one that took the
+			// batch over: only the lease decides whether this one goes on.
+			return guardedUpdate(tx, d, id, token, "{HeartbeatAt} = ?", s.utcNow())
 		}
 
 		err = guardedUpdate(tx, d, id, token,

@@ -490,3 +490,34 @@ func TestFrozenRunSendsNothing(t *testing.T) {
 		})
 	}
 }
+
+func TestCommitAfterTakeover(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+			batch := b.addBatch(t, []byte(`[{"a":1}]`), "")
+			ctx := context.Background()
+
+			oldToken, ok, err := b.worker.store.claim(ctx, batch, "frozen", 100)
+			require.NoError(t, err)
+			require.True(t, ok)
+			items := []Item{{BatchID: batch.ID, Sequence: 0, PayloadJSON: `{"a":1}`, Status: ItemPending, CreatedAt: b.clock.Now()}}
+			require.NoError(t, b.worker.store.stageItems(ctx, batch.ID, oldToken, items, 1))
+
+			// The watchdog hands the batch to another worker, which commits
+			// the chunk the frozen one still has in flight.
+			b.clock.Advance(2 * time.Minute)
+			_, err = b.watchdog.RunOnce(ctx)
+			require.NoError(t, err)
+			newToken, ok, err := b.worker.store.claim(ctx, b.load(t, batch.ID), "taker", 100)
+			require.NoError(t, err)
+			require.True(t, ok)
+
+			outcomes := []itemOutcome{{Sequence: 0, Status: ItemImported, LeadID: "l0"}}
+			require.NoError(t, b.worker.store.commitChunk(ctx, batch.ID, newToken, outcomes))
+
+			err = b.worker.store.commitChunk(ctx, batch.ID, oldToken, outcomes)
+			require.ErrorIs(t, err, ErrLeaseLost, "the frozen worker must learn it lost the batch")
+		})
+	}
+}
