@@ -1239,10 +1239,12 @@ func TestFaultOmniFlowOutage(t *testing.T) {
 			// killed stand-in accepted.
 			hold := time.Minute.Milliseconds()
 			s.configureStandIn(t, omniflow.StandInSwitches{LatencyMs: &hold})
-			startedBefore := s.standInStats(t).Requests
+			// Requests count only once they end, so a held one shows as in
+			// flight. Any request still in flight 500ms after the switch
+			// started after it: without the hold a request takes about 50ms.
+			heldFrom := time.Now().Add(500 * time.Millisecond)
 			pollFor(t, "a held chunk request", faultPhasePoll, readyTimeout, func() bool {
-				stats := s.standInStats(t)
-				return stats.Requests > startedBefore && stats.InFlight > 0
+				return time.Now().After(heldFrom) && s.standInStats(t).InFlight > 0
 			})
 
 			status, beforeKill := s.standInRecords(t, batchID)
