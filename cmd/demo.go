@@ -60,8 +60,8 @@ func runDemo(cmd *cobra.Command, flags *globalFlags, df *demoFlags, assets Asset
 	defer cancel()
 
 	// The demo replaces the database, storage and OmniFlow settings with
-	// its own, so only the checks of a tool apply to what the environment
-	// or the files say.
+	// its own, so only the checks of a tool apply to the environment and
+	// the files.
 	settings, err := loadSettings(cmd, flags, config.RoleTool)
 	if err != nil {
 		return err

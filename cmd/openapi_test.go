@@ -45,7 +45,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	served := map[string]bool{}
 	for _, r := range a.httpServer(raw).Echo.Routes() {
 		if strings.HasPrefix(r.Method, "echo_") {
-			// Groups add catch-all entries of their own for 404 answers.
+			// Groups add catch-all entries of their own for 404 responses.
 			continue
 		}
 

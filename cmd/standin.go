@@ -46,7 +46,7 @@ func newStandInCommand() *cobra.Command {
 	f.StringVar(&cfg.ImportPath, "import-path", "/api/leads/import", "path of the import endpoint")
 	f.DurationVar(&cfg.Latency, "latency", 0, "delay added to every request, e.g. 50ms")
 	f.DurationVar(&cfg.LatencyJitter, "latency-jitter", 0, "random extra delay up to this much")
-	f.Float64Var(&cfg.ErrorRate, "error-rate", 0, "fraction (0..1) of requests answered with --error-status")
+	f.Float64Var(&cfg.ErrorRate, "error-rate", 0, "fraction (0..1) of requests that get the --error-status response")
 	f.IntVar(&cfg.ErrorStatus, "error-status", 503, "HTTP status of injected errors")
 	f.Float64Var(&cfg.RateLimitRate, "rate-limit-rate", 0, "fraction (0..1) of requests answered 429")
 	f.DurationVar(&retryAfter, "retry-after", time.Second, "Retry-After sent with 429 answers (whole seconds)")

@@ -1,7 +1,7 @@
-// Package db lists the schema migrations of every module in one place, and
-// keeps the SQL each engine runs as reviewable scripts: sqlserver.sql,
-// postgres.sql and sqlite.sql are generated from the migrations, and a test
-// fails when they drift (regenerate with `go test ./db -update`).
+// Package db lists the schema migrations of every module in one place. It
+// also keeps the SQL each engine runs as reviewable scripts (sqlserver.sql,
+// postgres.sql and sqlite.sql), generated from the migrations. A test fails
+// when they drift; regenerate them with `go test ./db -update`.
 package db
 
 import (

@@ -12,7 +12,7 @@ import (
 	"github.com/dataflow/dataflow/platform/httpserver"
 )
 
-// ErrUnauthorized is the one answer to every failed authentication, so a
+// ErrUnauthorized is the one response to every failed authentication, so a
 // caller cannot tell an unknown client from a wrong secret or a suspended
 // client.
 var ErrUnauthorized = httpserver.NewError(http.StatusUnauthorized, "unauthorized",

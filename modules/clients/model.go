@@ -17,7 +17,7 @@ type Client struct {
 	ID database.UUID `gorm:"column:Id;primaryKey"`
 	// Name is a display name, at most 120 characters.
 	Name string `gorm:"column:Name"`
-	// ClientIdentifier is what callers send as X-Client-Id, stored lower-case.
+	// ClientIdentifier is the X-Client-Id value of the client, stored lower-case.
 	ClientIdentifier string     `gorm:"column:ClientIdentifier"`
 	SecretHash       []byte     `gorm:"column:SecretHash"`
 	SecretSalt       []byte     `gorm:"column:SecretSalt"`

@@ -143,7 +143,7 @@ func TestImportsAPI(t *testing.T) {
 		defer conn.Close()
 		require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
 
-		// Headers only: the server must answer without waiting for the body.
+		// Headers only: the server must respond without waiting for the body.
 		_, err = fmt.Fprintf(conn, "POST /imports HTTP/1.1\r\nHost: test\r\nX-Client-Id: api\r\nX-Client-Secret: %s\r\n"+
 			"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000000000000\r\n\r\n", apiSecret)
 		require.NoError(t, err)

@@ -36,8 +36,8 @@ func (m *Module) Register(k *kernel.Kernel) error {
 	h := &handlers{store: m.store, storage: k.Storage, log: k.Log, now: k.Now, maxFileSizeMb: k.Settings.ImportStorage.MaxFileSizeMb,
 		uploadIdleTimeout: k.Settings.ImportStorage.UploadIdleTimeout}
 	k.AddRoutes(func(e *echo.Echo) {
-		// Middleware per route, not per group: a group's catch-all would
-		// answer 404 where a wrong method deserves 405.
+		// Middleware per route, not per group, because a group's catch-all
+		// would return 404 where a wrong method deserves 405.
 		e.POST("/imports", h.upload, m.auth)
 		e.GET("/imports/:batchId", h.getBatch, m.auth)
 	})

@@ -374,7 +374,7 @@ func (s *store) failStaging(ctx context.Context, id database.UUID, token int64, 
 	})
 }
 
-// releaseKind says why a batch goes back to Pending.
+// releaseKind is the reason a batch goes back to Pending.
 type releaseKind int
 
 const (

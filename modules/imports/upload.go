@@ -100,7 +100,7 @@ func (h *handlers) upload(c echo.Context) error {
 
 	maxBytes := h.maxFileSizeMb << 20
 	if req.ContentLength > maxBytes+1<<20 {
-		// The declared body cannot fit: answer before reading any of it.
+		// The declared body cannot fit, so respond before reading any of it.
 		return errTooLarge.With("maxFileSizeMb", h.maxFileSizeMb)
 	}
 

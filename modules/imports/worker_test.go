@@ -341,15 +341,7 @@ func TestWorkerStop(t *testing.T) {
 				}
 			}
 
-			done := make(chan error, 1)
-			go func() { done <- b.worker.Run(ctx) }()
-
-			select {
-			case err := <-done:
-				require.NoError(t, err)
-			case <-time.After(30 * time.Second):
-				t.Fatal("worker did not stop")
-			}
+			runUntilStopped(t, b.worker, ctx)
 
 			got := b.load(t, batch.ID)
 			require.Equal(t, StatusPending, got.Status, "a stopped worker hands the batch back")
@@ -392,15 +384,7 @@ func TestWorkerStopTimeout(t *testing.T) {
 				}
 			}
 
-			done := make(chan error, 1)
-			go func() { done <- b.worker.Run(ctx) }()
-
-			select {
-			case err := <-done:
-				require.NoError(t, err)
-			case <-time.After(30 * time.Second):
-				t.Fatal("worker did not stop within its shutdown timeout")
-			}
+			runUntilStopped(t, b.worker, ctx)
 
 			got := b.load(t, batch.ID)
 			require.Equal(t, StatusPending, got.Status, "the batch goes back even when the chunk in flight was cut off")
@@ -519,5 +503,21 @@ func TestCommitAfterTakeover(t *testing.T) {
 			err = b.worker.store.commitChunk(ctx, batch.ID, oldToken, outcomes)
 			require.ErrorIs(t, err, ErrLeaseLost, "the frozen worker must learn it lost the batch")
 		})
+	}
+}
+
+// runUntilStopped runs the worker until ctx ends and it returns, failing the
+// test when it takes more than 30 seconds.
+func runUntilStopped(t *testing.T, w *Worker, ctx context.Context) {
+	t.Helper()
+
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("worker did not stop within 30s of the stop request")
 	}
 }

@@ -11,7 +11,7 @@
 //	held --Release--> free (only with the same LeaseToken)
 //	held, HeartbeatAt older than the lock timeout --Watchdog--> free (LeaseToken+1)
 //
-// Every transition is one conditional UPDATE whose row count says whether it
+// Every transition is one conditional UPDATE whose row count tells whether it
 // won, which works the same on SQL Server, PostgreSQL and SQLite. Because
 // the watchdog and every acquisition bump LeaseToken, a worker that was
 // frozen past the timeout finds its token gone and stops.

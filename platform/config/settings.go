@@ -85,7 +85,7 @@ type ImportBatch struct {
 	ShutdownTimeout time.Duration `koanf:"shutdowntimeout"`
 }
 
-// ImportStorage is where uploaded files wait for the worker.
+// ImportStorage is the folder of uploaded files waiting for the worker.
 type ImportStorage struct {
 	// BasePath is the folder that holds one subfolder per batch (default ./data/uploads).
 	BasePath string `koanf:"basepath"`

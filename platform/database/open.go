@@ -122,7 +122,7 @@ func (db *DB) Close() error {
 	return sqlDB.Close()
 }
 
-// Ping checks that the database answers within the context's deadline.
+// Ping checks that the database responds within the context's deadline.
 func (db *DB) Ping(ctx context.Context) error {
 	sqlDB, err := db.DB.DB()
 	if err != nil {

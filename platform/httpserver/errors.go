@@ -60,8 +60,8 @@ func (e *APIError) With(key string, value any) *APIError {
 
 var languages = language.NewMatcher([]language.Tag{language.English, language.BrazilianPortuguese})
 
-// PrefersPortuguese reports whether the Accept-Language header asks for
-// Portuguese before English.
+// PrefersPortuguese reports whether the Accept-Language header prefers
+// Portuguese to English.
 func PrefersPortuguese(r *http.Request) bool {
 	tags, _, err := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
 	if err != nil || len(tags) == 0 {

@@ -1,5 +1,5 @@
-// Package kernel is what modules register with: their migrations, HTTP
-// routes, background jobs and seeders. It knows no business terms; cmd/
+// Package kernel collects what modules register: their migrations, HTTP
+// routes, background jobs and seeders. It contains no business terms. cmd/
 // builds a Kernel, registers the modules and runs the part a command needs.
 package kernel
 
@@ -134,7 +134,7 @@ func (k *Kernel) HTTPServer() *httpserver.Server {
 	return srv
 }
 
-// ready answers 200 when the database answers and storage is writable.
+// ready returns 200 when the database responds and storage is writable.
 func (k *Kernel) ready(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
 	defer cancel()
