@@ -79,14 +79,25 @@ func SafeName(name string) string {
 		name = name[i+1:]
 	}
 
+	name = strings.ToValidUTF8(name, "")
 	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == ':' {
+		switch {
+		case unicode.IsControl(r) || r == ':' || r == unicode.ReplacementChar:
 			return -1
+		case strings.ContainsRune(`<>"|?*`, r):
+			// Not allowed in Windows file names, so such a name could not
+			// be saved there or copied from a share.
+			return '_'
 		}
 
 		return r
 	}, name)
-	name = strings.TrimLeft(strings.TrimSpace(name), ".")
+	// Windows also drops trailing dots and spaces, and a leading dot hides
+	// the file on Unix.
+	name = strings.TrimRight(strings.TrimLeft(strings.TrimSpace(name), "."), ". ")
+	if isReservedName(name) {
+		name = "_" + name
+	}
 
 	for len(name) > 200 {
 		ext := filepath.Ext(name)
@@ -111,6 +122,23 @@ func SafeName(name string) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// isReservedName reports whether name, without its extensions, is a device
+// name that Windows reserves in every folder (CON, NUL, COM1...).
+func isReservedName(name string) bool {
+	base, _, _ := strings.Cut(strings.ToUpper(name), ".")
+	base = strings.TrimRight(base, " ")
+	switch base {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
+		return true
+	}
+
+	if len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) {
+		return base[3] >= '0' && base[3] <= '9'
+	}
+
+	return false
+}
 
 // Save streams r into {base}/{batchID}/{SafeName(fileName)} while hashing
 // it. The content is written to a temporary file, synced and renamed, so a

@@ -27,6 +27,13 @@ func TestSafeName(t *testing.T) {
 		{"a\x00b\nc.json", "abc.json"},
 		{"C:evil.json", "Cevil.json"},
 		{"planilha de leads — março.json", "planilha de leads — março.json"},
+		{"CON", "_CON"},
+		{"nul.csv", "_nul.csv"},
+		{"com1.tar.gz", "_com1.tar.gz"},
+		{"console.csv", "console.csv"},
+		{"leads.csv. . ", "leads.csv"},
+		{`a<b>c|d?e*"f.csv`, "a_b_c_d_e__f.csv"},
+		{"bad\xffbyte.csv", "badbyte.csv"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			require.Equal(t, tc.want, storage.SafeName(tc.in))
