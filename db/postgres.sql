@@ -103,3 +103,6 @@ CREATE INDEX IF NOT EXISTS "IX_ImportItems_BatchId_Status_Sequence" ON "ImportIt
 ALTER TABLE "BatchLocks" ADD COLUMN "LeaseToken" bigint NOT NULL DEFAULT 0;
 ALTER TABLE "BatchLocks" ADD COLUMN "HeartbeatAt" timestamptz;
 ALTER TABLE "BatchLocks" ADD COLUMN "LockedBy" varchar(128);
+-- 0007 add reading options to ImportBatches and source lines to ImportItems
+ALTER TABLE "ImportBatches" ADD COLUMN "ImportOptionsJson" text;
+ALTER TABLE "ImportItems" ADD COLUMN "SourceLine" integer;

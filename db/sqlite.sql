@@ -103,3 +103,6 @@ CREATE INDEX IF NOT EXISTS "IX_ImportItems_BatchId_Status_Sequence" ON "ImportIt
 ALTER TABLE "BatchLocks" ADD COLUMN "LeaseToken" INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE "BatchLocks" ADD COLUMN "HeartbeatAt" DATETIME;
 ALTER TABLE "BatchLocks" ADD COLUMN "LockedBy" TEXT;
+-- 0007 add reading options to ImportBatches and source lines to ImportItems
+ALTER TABLE "ImportBatches" ADD COLUMN "ImportOptionsJson" TEXT;
+ALTER TABLE "ImportItems" ADD COLUMN "SourceLine" INTEGER;

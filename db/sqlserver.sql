@@ -116,3 +116,6 @@ CREATE INDEX [IX_ImportItems_BatchId_Status_Sequence] ON [ImportItems] ([BatchId
 ALTER TABLE [BatchLocks] ADD [LeaseToken] bigint NOT NULL DEFAULT 0;
 ALTER TABLE [BatchLocks] ADD [HeartbeatAt] datetime2;
 ALTER TABLE [BatchLocks] ADD [LockedBy] nvarchar(128);
+-- 0007 add reading options to ImportBatches and source lines to ImportItems
+ALTER TABLE [ImportBatches] ADD [ImportOptionsJson] nvarchar(max);
+ALTER TABLE [ImportItems] ADD [SourceLine] int;

@@ -18,14 +18,29 @@ var (
 		"The uploaded file is empty. Upload a file with at least one record.",
 		"O arquivo enviado está vazio. Envie um arquivo com pelo menos um registro.")
 	errUnsupportedType = httpserver.NewError(http.StatusBadRequest, "unsupported_file_type",
-		"This file type is not supported. Upload a JSON file: an array of objects, or a single object.",
-		"Este tipo de arquivo não é suportado. Envie um arquivo JSON: um array de objetos ou um único objeto.")
+		"This file type is not supported. Upload CSV or TSV, JSON (an array of objects or one object), NDJSON, or an XLSX workbook.",
+		"Este tipo de arquivo não é suportado. Envie CSV ou TSV, JSON (um array de objetos ou um objeto), NDJSON ou uma planilha XLSX.")
+	errOldExcel = httpserver.NewError(http.StatusBadRequest, "unsupported_file_type",
+		"The file is in the old Excel format (.xls) or is a password-protected workbook, neither of which can be read. Save it as .xlsx without a password, or as CSV, and upload it again.",
+		"O arquivo está no formato antigo do Excel (.xls) ou é uma planilha protegida por senha, e nenhum dos dois pode ser lido. Salve-o como .xlsx sem senha, ou como CSV, e envie novamente.")
+	errNotWorkbook = httpserver.NewError(http.StatusBadRequest, "invalid_file",
+		"The file is named .xlsx but is not an XLSX workbook. Save it from the spreadsheet program as .xlsx, or upload it as CSV.",
+		"O arquivo tem extensão .xlsx, mas não é uma planilha XLSX. Salve-o no programa de planilhas como .xlsx ou envie-o como CSV.")
 	errInvalidJSONFile = httpserver.NewError(http.StatusBadRequest, "invalid_file",
-		"The file is not a JSON array or object. Upload a JSON array of objects, or a single object.",
-		"O arquivo não é um array nem um objeto JSON. Envie um array JSON de objetos ou um único objeto.")
+		"The file is named as JSON but is not a JSON array or object. Upload a JSON array of objects, a single object, or NDJSON.",
+		"O arquivo tem nome de JSON, mas não é um array nem um objeto JSON. Envie um array JSON de objetos, um único objeto ou NDJSON.")
 	errNotUTF8 = httpserver.NewError(http.StatusBadRequest, "invalid_encoding",
-		"The file looks like UTF-16 text. Save it as UTF-8 and upload it again.",
-		"O arquivo parece ser texto UTF-16. Salve-o como UTF-8 e envie novamente.")
+		"The file looks like UTF-16 text without a byte order mark. Save it as UTF-8, or send the field \"encoding\" with utf-16le or utf-16be.",
+		"O arquivo parece ser texto UTF-16 sem marca de ordem de bytes (BOM). Salve-o como UTF-8 ou envie o campo \"encoding\" com utf-16le ou utf-16be.")
+	errUnknownEncoding = httpserver.NewError(http.StatusBadRequest, "invalid_encoding",
+		"The field \"encoding\" names an unknown encoding; see \"encoding\". Use a standard name such as utf-8, windows-1252, iso-8859-1 or utf-16le.",
+		"O campo \"encoding\" indica uma codificação desconhecida; veja \"encoding\". Use um nome padrão como utf-8, windows-1252, iso-8859-1 ou utf-16le.")
+	errInvalidDelimiter = httpserver.NewError(http.StatusBadRequest, "invalid_delimiter",
+		"The field \"delimiter\" must be one of , ; | or tab; see \"delimiter\". Leave it out to detect the delimiter.",
+		"O campo \"delimiter\" deve ser um destes: , ; | ou tab; veja \"delimiter\". Omita-o para detectar o delimitador.")
+	errTooManyRequiredFields = httpserver.NewError(http.StatusBadRequest, "too_many_required_fields",
+		"The field \"requiredFields\" lists more fields than allowed; see \"maxFields\".",
+		"O campo \"requiredFields\" lista mais campos que o permitido; veja \"maxFields\".")
 	errInvalidMetadata = httpserver.NewError(http.StatusBadRequest, "invalid_metadata",
 		"The field \"metadata\" is not valid JSON. Send JSON text, usually an object, or leave it out.",
 		"O campo \"metadata\" não é um JSON válido. Envie um texto JSON, em geral um objeto, ou omita o campo.")
@@ -41,6 +56,15 @@ var (
 	errBatchNotFound = httpserver.NewError(http.StatusNotFound, "batch_not_found",
 		"No batch with this id exists for your client.",
 		"Não existe lote com este id para o seu cliente.")
+	errInvalidItemStatus = httpserver.NewError(http.StatusBadRequest, "invalid_status",
+		"The query parameter \"status\" must be Pending, Imported, Error or Skipped, or several of them separated by commas; see \"status\".",
+		"O parâmetro \"status\" deve ser Pending, Imported, Error ou Skipped, ou vários deles separados por vírgula; veja \"status\".")
+	errInvalidLimit = httpserver.NewError(http.StatusBadRequest, "invalid_limit",
+		"The query parameter \"limit\" must be a whole number from 1 to \"maxLimit\"; see \"limit\".",
+		"O parâmetro \"limit\" deve ser um número inteiro de 1 a \"maxLimit\"; veja \"limit\".")
+	errInvalidCursor = httpserver.NewError(http.StatusBadRequest, "invalid_cursor",
+		"The query parameter \"cursor\" is not one this API returned. Pass the \"nextCursor\" of the previous page unchanged, or leave it out to start from the first item.",
+		"O parâmetro \"cursor\" não foi gerado por esta API. Envie o \"nextCursor\" da página anterior sem alterações ou omita-o para começar do primeiro item.")
 	errUploadInterrupted = httpserver.NewError(http.StatusBadRequest, "upload_interrupted",
 		"The upload was interrupted or the multipart body is malformed. Send the file again.",
 		"O envio foi interrompido ou o corpo multipart está malformado. Envie o arquivo novamente.")

@@ -1,16 +1,12 @@
 package imports
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 
-	"github.com/dataflow/dataflow/modules/clients"
-	"github.com/dataflow/dataflow/platform/database"
-	"github.com/dataflow/dataflow/platform/httpserver"
 	"github.com/dataflow/dataflow/platform/storage"
 )
 
@@ -63,25 +59,9 @@ func utc(t *time.Time) *time.Time {
 // getBatch returns the status and progress of one of the caller's batches.
 // Another client's batch is 404, as a missing one is.
 func (h *handlers) getBatch(c echo.Context) error {
-	id, _ := clients.IdentityFrom(c)
-
-	batchID, err := database.ParseUUID(c.Param("batchId"))
-	if err != nil {
-		return errBatchNotFound
-	}
-
-	clientID, err := database.ParseUUID(id.ClientID)
+	b, err := h.callerBatch(c)
 	if err != nil {
 		return err
-	}
-
-	b, err := h.store.batchForClient(c.Request().Context(), batchID, clientID)
-	if errors.Is(err, ErrBatchNotFound) {
-		return errBatchNotFound
-	}
-
-	if err != nil {
-		return httpserver.ErrUnavailable.WithCause(err)
 	}
 
 	return c.JSON(http.StatusOK, batchResponse{

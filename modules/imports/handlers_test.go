@@ -109,12 +109,16 @@ func TestImportsAPI(t *testing.T) {
 		require.Equal(t, body["location"], resp.Header.Get("Location"))
 	})
 
-	t.Run("utf-16 file is named at upload", func(t *testing.T) {
-		for _, content := range [][]byte{[]byte("\xff\xfe[\x00]\x00"), []byte("[\x00{\x00}\x00]\x00")} {
-			resp, body := upload(t, srv.URL, nil, content)
-			require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-			require.Equal(t, "invalid_encoding", body["code"])
-		}
+	t.Run("utf-16 with a bom is accepted", func(t *testing.T) {
+		resp, body := upload(t, srv.URL, nil, []byte("\xff\xfe[\x00]\x00"))
+		require.Equal(t, http.StatusAccepted, resp.StatusCode)
+		require.Equal(t, "Pending", body["status"])
+	})
+
+	t.Run("utf-16 without a bom is named at upload", func(t *testing.T) {
+		resp, body := upload(t, srv.URL, nil, []byte("[\x00{\x00}\x00]\x00"))
+		require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		require.Equal(t, "invalid_encoding", body["code"])
 	})
 
 	t.Run("nul byte in a field is a 400", func(t *testing.T) {

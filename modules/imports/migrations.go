@@ -81,6 +81,19 @@ func Migrations() []database.Migration {
 				return stmts
 			},
 		},
+		{
+			Version: "0007",
+			Name:    "add reading options to ImportBatches and source lines to ImportItems",
+			Up: func(d database.Dialect) []string {
+				return []string{
+					d.AddColumn("ImportBatches", database.Column{Name: "ImportOptionsJson", Type: database.TypeText, Nullable: true}),
+					d.AddColumn("ImportItems", database.Column{Name: "SourceLine", Type: database.TypeInt, Nullable: true}),
+				}
+			},
+			Down: func(d database.Dialect) []string {
+				return []string{d.DropColumn("ImportItems", "SourceLine"), d.DropColumn("ImportBatches", "ImportOptionsJson")}
+			},
+		},
 	}
 }
 

@@ -82,6 +82,9 @@ type Batch struct {
 	// of a worker is conditional on the token it claimed with.
 	LeaseToken int64   `gorm:"column:LeaseToken"`
 	TraceID    *string `gorm:"column:TraceId"`
+	// ImportOptionsJSON holds the reading and validation options given at
+	// upload (see ImportOptions), NULL when none were.
+	ImportOptionsJSON *string `gorm:"column:ImportOptionsJson"`
 }
 
 // TableName keeps the .NET table name.
@@ -97,6 +100,9 @@ type Item struct {
 	ErrorMessage *string       `gorm:"column:ErrorMessage"`
 	CreatedAt    time.Time     `gorm:"column:CreatedAt"`
 	LeadID       *string       `gorm:"column:LeadId"`
+	// SourceLine is the line of the file where the record starts (CSV,
+	// NDJSON, JSON) or its sheet row (XLSX).
+	SourceLine *int `gorm:"column:SourceLine"`
 }
 
 // TableName keeps the .NET table name.

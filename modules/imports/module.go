@@ -6,6 +6,7 @@ package imports
 import (
 	"github.com/labstack/echo/v4"
 
+	"github.com/dataflow/dataflow/modules/imports/records"
 	"github.com/dataflow/dataflow/platform/kernel"
 )
 
@@ -40,6 +41,8 @@ func (m *Module) Register(k *kernel.Kernel) error {
 		// would return 404 where a wrong method deserves 405.
 		e.POST("/imports", h.upload, m.auth)
 		e.GET("/imports/:batchId", h.getBatch, m.auth)
+		e.GET("/imports/:batchId/items", h.listItems, m.auth)
+		e.GET("/imports/:batchId/errors.csv", h.errorsCSV, m.auth)
 	})
 
 	if m.sender == nil || m.slots == nil {
@@ -58,6 +61,14 @@ func (m *Module) Register(k *kernel.Kernel) error {
 			MaxAttempts:       s.ImportBatch.MaxBatchAttempts,
 			UnavailableDelay:  s.ImportBatch.UnavailableDelay,
 			ShutdownTimeout:   s.ImportBatch.ShutdownTimeout,
+			RequiredFields:    s.ImportBatch.RequiredFields,
+			DedupKey:          s.ImportBatch.DedupKey,
+			MaxRecords:        s.ImportBatch.MaxRecords,
+			Limits: records.Limits{
+				MaxRecordBytes: s.ImportBatch.MaxRecordBytes,
+				MaxFields:      s.ImportBatch.MaxFieldsPerRecord,
+				MaxDepth:       s.ImportBatch.MaxNestingDepth,
+			},
 		},
 		store: m.store, slots: m.slots, sender: m.sender, storage: k.Storage, log: k.Log, now: k.Now,
 	}

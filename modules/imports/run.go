@@ -2,16 +2,20 @@ package imports
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/dataflow/dataflow/modules/imports/records"
 	"github.com/dataflow/dataflow/modules/omniflow"
 )
 
@@ -185,11 +189,13 @@ func (r *batchRun) deliverAll(stop, work context.Context) error {
 	return r.finish(work)
 }
 
-// stage parses the whole file and stores every record as a Pending item.
-// It resumes after the records an earlier claim already committed, so a
-// record is never staged twice. Nothing is sent before the whole file has
-// been read, so a syntax error anywhere fails the batch with nothing
-// delivered.
+// stage reads the whole file and stores every record as an item: Pending
+// when it is to be sent, Error or Skipped when it breaks a limit, lacks a
+// required field or repeats an earlier record's key. It resumes after the
+// records an earlier claim already committed, so a record is never staged
+// twice, and it reads those again to rebuild the duplicate check. Nothing
+// is sent before the whole file has been read, so a syntax error anywhere
+// fails the batch with nothing delivered.
 func (r *batchRun) stage(work context.Context) error {
 	f, err := os.Open(r.b.UploadPath)
 	if errors.Is(err, os.ErrNotExist) {
@@ -201,11 +207,22 @@ func (r *batchRun) stage(work context.Context) error {
 	}
 	defer f.Close()
 
-	records, err := newJSONRecords(f)
-	if err != nil {
+	if err := verifyChecksum(f, r.b.Checksum); err != nil {
 		return err
 	}
 
+	options, err := decodeOptions(r.b.ImportOptionsJSON)
+	if err != nil {
+		return &FileError{Record: -1, Offset: -1, Reason: err.Error()}
+	}
+
+	reader, err := records.Open(f, r.b.FileType, options.readerOptions(r.w.cfg.Limits))
+	if err != nil {
+		return err
+	}
+	defer reader.Close()
+
+	rules := r.w.recordRules(options)
 	origin := ""
 	if r.b.OriginDefault != nil {
 		origin = *r.b.OriginDefault
@@ -215,8 +232,9 @@ func (r *batchRun) stage(work context.Context) error {
 	staged := r.b.StagedRecords
 	pending := make([]Item, 0, stageBatchSize)
 	now := r.w.store.utcNow()
-	for seq := 0; ; seq++ {
-		raw, err := records.Next()
+	seq := 0
+	for ; ; seq++ {
+		rec, err := reader.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -225,16 +243,21 @@ func (r *batchRun) stage(work context.Context) error {
 			return err
 		}
 
+		if limit := r.w.cfg.MaxRecords; limit > 0 && seq >= limit {
+			return &FileError{Record: seq, Line: rec.Line, Offset: rec.Offset, Reason: fmt.Sprintf(
+				"the file has more than %d records, the limit set by ImportBatch:MaxRecords; split it into smaller files", limit)}
+		}
+
+		item, err := r.stagedItem(rec, seq, origin, rules, now)
+		if err != nil {
+			return err
+		}
+
 		if seq < staged {
 			continue
 		}
 
-		payload, err := applyOriginDefault(raw, origin)
-		if err != nil {
-			return &FileError{Record: seq, Offset: -1, Reason: err.Error()}
-		}
-
-		pending = append(pending, Item{BatchID: r.b.ID, Sequence: seq, PayloadJSON: string(payload), Status: ItemPending, CreatedAt: now})
+		pending = append(pending, item)
 		if len(pending) == stageBatchSize {
 			stagedAfter := seq + 1
 			if err := r.retry(work, "staging records", func() error {
@@ -247,16 +270,13 @@ func (r *batchRun) stage(work context.Context) error {
 		}
 	}
 
-	total := staged
+	total := max(seq, staged)
 	if len(pending) > 0 {
-		total = pending[len(pending)-1].Sequence + 1
 		if err := r.retry(work, "staging records", func() error {
 			return r.w.store.stageItems(work, r.b.ID, r.token, pending, total)
 		}); err != nil {
 			return err
 		}
-	} else if records.count > total {
-		total = records.count
 	}
 
 	if err := r.retry(work, "finishing staging", func() error {
@@ -266,7 +286,63 @@ func (r *batchRun) stage(work context.Context) error {
 	}
 
 	r.b.TotalRecords = total
-	r.log.Info().Int("records", total).Int64("duration_ms", time.Since(start).Milliseconds()).Msg("worker: staged batch")
+	r.log.Info().Int("records", total).Str("file_type", r.b.FileType).Int64("duration_ms", time.Since(start).Milliseconds()).
+		Msg("worker: staged batch")
+
+	return nil
+}
+
+// stagedItem builds the item of one record with its status.
+func (r *batchRun) stagedItem(rec records.Record, seq int, origin string, rules *recordRules, now time.Time) (Item, error) {
+	item := Item{BatchID: r.b.ID, Sequence: seq, Status: ItemPending, CreatedAt: now}
+	if rec.Line > 0 {
+		line := rec.Line
+		item.SourceLine = &line
+	}
+
+	if rec.Invalid != "" {
+		item.Status = ItemError
+		item.ErrorMessage = &rec.Invalid
+		item.PayloadJSON = "{}"
+		if rec.Payload != nil {
+			item.PayloadJSON = string(rec.Payload)
+		}
+
+		return item, nil
+	}
+
+	payload, err := applyOriginDefault(rec.Payload, origin)
+	if err != nil {
+		return item, &FileError{Record: seq, Line: rec.Line, Offset: rec.Offset, Reason: err.Error()}
+	}
+
+	item.PayloadJSON = string(payload)
+	status, message := rules.check(seq, payload)
+	item.Status = status
+	if message != "" {
+		item.ErrorMessage = &message
+	}
+
+	return item, nil
+}
+
+// verifyChecksum fails when the file's SHA-256 is not the one computed at
+// upload: the file changed on disk, and reading it would import records
+// the client never sent. It leaves f at its start.
+func verifyChecksum(f *os.File, want string) error {
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("reading uploaded file: %w", err)
+	}
+
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("rewinding uploaded file: %w", err)
+	}
+
+	if got := hex.EncodeToString(h.Sum(nil)); want != "" && !strings.EqualFold(got, want) {
+		return &FileError{Record: -1, Offset: -1, Reason: fmt.Sprintf(
+			"the stored file changed after upload: its SHA-256 is %s, not %s as uploaded; upload the file again", got, want)}
+	}
 
 	return nil
 }
@@ -354,7 +430,7 @@ func (r *batchRun) finish(work context.Context) error {
 			return err
 		}
 
-		summary = fmt.Sprintf("%d of %d records failed; first failure at record %d: %s", b.FailedRecords, b.TotalRecords, seq, msg)
+		summary = fmt.Sprintf("%d of %d records failed; first failure at sequence %d: %s", b.FailedRecords, b.TotalRecords, seq, msg)
 	}
 
 	if err := r.retry(work, "setting the final status", func() error {

@@ -130,15 +130,34 @@ func (s *store) stageItems(ctx context.Context, id database.UUID, token int64, i
 		insertBatch = 300
 	}
 
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := guardedUpdate(tx, s.db.Dialect, id, token, "{StagedRecords} = ?, {HeartbeatAt} = ?", stagedAfter, s.utcNow()); err != nil {
-			return err
+	// Records rejected at staging have their outcome already, so they
+	// count as processed from now on.
+	var failed, skipped int
+	for _, it := range items {
+		switch it.Status {
+		case ItemError:
+			failed++
+		case ItemSkipped:
+			skipped++
 		}
+	}
 
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// A retry after a commit whose acknowledgement was lost finds the
 		// rows already there; the transaction stored all of them or none.
 		existing, err := s.countItems(tx, id, items[0].Sequence, items[len(items)-1].Sequence, "")
-		if err != nil || existing == int64(len(items)) {
+		if err != nil {
+			return err
+		}
+
+		if existing == int64(len(items)) {
+			return guardedUpdate(tx, s.db.Dialect, id, token, "{StagedRecords} = ?, {HeartbeatAt} = ?", stagedAfter, s.utcNow())
+		}
+
+		err = guardedUpdate(tx, s.db.Dialect, id, token,
+			"{StagedRecords} = ?, {HeartbeatAt} = ?, {ProcessedRecords} = {ProcessedRecords} + ?, {FailedRecords} = {FailedRecords} + ?, {SkippedRecords} = {SkippedRecords} + ?",
+			stagedAfter, s.utcNow(), failed+skipped, failed, skipped)
+		if err != nil {
 			return err
 		}
 
@@ -364,7 +383,8 @@ func (s *store) finish(ctx context.Context, id database.UUID, token int64, statu
 func (s *store) failStaging(ctx context.Context, id database.UUID, token int64, summary string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		err := guardedUpdate(tx, s.db.Dialect, id, token,
-			"{Status} = ?, {CompletedAt} = ?, {ErrorSummary} = ?, {WorkerId} = NULL, {StagedRecords} = 0, {TotalRecords} = 0",
+			"{Status} = ?, {CompletedAt} = ?, {ErrorSummary} = ?, {WorkerId} = NULL, {StagedRecords} = 0, {TotalRecords} = 0, "+
+				"{ProcessedRecords} = 0, {FailedRecords} = 0, {SkippedRecords} = 0",
 			StatusFailed, s.utcNow(), truncate(summary, 4000))
 		if err != nil {
 			return err

@@ -1,7 +1,6 @@
 package imports
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/dataflow/dataflow/modules/clients"
+	"github.com/dataflow/dataflow/modules/imports/records"
 	"github.com/dataflow/dataflow/platform/database"
 	"github.com/dataflow/dataflow/platform/httpserver"
 	"github.com/dataflow/dataflow/platform/storage"
@@ -34,10 +33,29 @@ type uploadForm struct {
 	OriginDefault string
 	RequestedBy   string
 	Metadata      string
+	Options       ImportOptions
+	// The raw text of requiredFields and dedupKey, checked like the
+	// other fields before it is used.
+	requiredFieldsText string
+	dedupKeyText       string
 }
 
 func (f *uploadForm) set(name, value string) {
 	switch name {
+	case "delimiter":
+		f.Options.Delimiter = value
+	case "encoding":
+		f.Options.Encoding = strings.TrimSpace(value)
+	case "sheet":
+		f.Options.Sheet = value
+	case "requiredFields":
+		f.requiredFieldsText = value
+		fields := splitList(value)
+		f.Options.RequiredFields = &fields
+	case "dedupKey":
+		f.dedupKeyText = value
+		key := strings.TrimSpace(value)
+		f.Options.DedupKey = &key
 	case "fileName":
 		f.FileName = value
 	case "contentType":
@@ -59,6 +77,8 @@ func (f *uploadForm) validate() error {
 	}{
 		{"fileName", f.FileName, 260}, {"contentType", f.ContentType, 255}, {"originDefault", f.OriginDefault, 120},
 		{"requestedBy", f.RequestedBy, 120}, {"metadata", f.Metadata, maxFieldBytes},
+		{"delimiter", f.Options.Delimiter, 16}, {"encoding", f.Options.Encoding, 64}, {"sheet", f.Options.Sheet, 31},
+		{"requiredFields", f.requiredFieldsText, maxFieldBytes}, {"dedupKey", f.dedupKeyText, 200},
 	} {
 		// Every engine but SQLite rejects these bytes, which would surface
 		// as a database error instead of a clear 400.
@@ -75,7 +95,7 @@ func (f *uploadForm) validate() error {
 		return errInvalidMetadata
 	}
 
-	return nil
+	return f.Options.validate()
 }
 
 // uploadResponse is the 202 body of POST /imports.
@@ -258,6 +278,11 @@ func (h *handlers) newBatch(id clients.Identity, batchID database.UUID, form upl
 		return Batch{}, err
 	}
 
+	options, err := form.Options.encode()
+	if err != nil {
+		return Batch{}, err
+	}
+
 	clientID, err := database.ParseUUID(id.ClientID)
 	if err != nil {
 		return Batch{}, fmt.Errorf("parsing client id: %w", err)
@@ -277,6 +302,8 @@ func (h *handlers) newBatch(id clients.Identity, batchID database.UUID, form upl
 		RequestedBy:    nullable(strings.TrimSpace(form.RequestedBy)),
 		MetadataJSON:   nullable(strings.TrimSpace(form.Metadata)),
 		CreatedAt:      h.now().UTC(),
+
+		ImportOptionsJSON: options,
 	}
 
 	if m := traceParent.FindStringSubmatch(strings.TrimSpace(req.Header.Get("traceparent"))); m != nil {
@@ -286,54 +313,56 @@ func (h *handlers) newBatch(id clients.Identity, batchID database.UUID, form upl
 	return b, nil
 }
 
-// detectFileType decides the file type from the name, the declared content
-// type and the first bytes. Only JSON is processed so far.
+// detectFileType decides the file type from the first bytes, with the
+// name only as a hint, and rejects what is cheap to reject now: empty and
+// binary files, the old .xls format, and files whose name promises JSON or
+// XLSX while their content is something else.
 func detectFileType(form uploadForm, saved *storage.SavedFile) (string, error) {
-	ext := strings.ToLower(filepath.Ext(nameOr(form.FileName, saved.Name)))
-	contentType := strings.ToLower(strings.TrimSpace(form.ContentType))
-	switch {
-	case ext == ".json" || strings.Contains(contentType, "json") && !strings.Contains(contentType, "ndjson"):
-	case ext == "" || ext == ".txt" || contentType == "" || contentType == "application/octet-stream" || contentType == "text/plain":
-		// No usable name or type: the content decides below.
-	default:
-		return "", errUnsupportedType.With("fileName", storage.SafeName(nameOr(form.FileName, saved.Name)))
-	}
-
-	first, err := firstContentByte(saved.Path)
+	head, err := readHead(saved.Path)
 	if err != nil {
 		return "", err
 	}
 
-	if first != '[' && first != '{' {
-		return "", errInvalidJSONFile
+	name := nameOr(form.FileName, saved.Name)
+	format, err := records.Detect(head, name, form.Options.Encoding)
+	var detectErr *records.DetectError
+	if !errors.As(err, &detectErr) {
+		return format, err
 	}
 
-	return FileTypeJSON, nil
+	switch detectErr.Code {
+	case records.DetectEmpty:
+		return "", errEmptyFile
+	case records.DetectXLS:
+		return "", errOldExcel
+	case records.DetectUTF16NoBOM:
+		return "", errNotUTF8
+	case records.DetectUnknownEncoding:
+		return "", errUnknownEncoding.With("encoding", form.Options.Encoding)
+	case records.DetectMismatch:
+		if detectErr.Format == records.Excel {
+			return "", errNotWorkbook
+		}
+
+		return "", errInvalidJSONFile
+	default:
+		return "", errUnsupportedType.With("fileName", storage.SafeName(name))
+	}
 }
 
-// firstContentByte returns the first byte after a UTF-8 BOM and whitespace.
-func firstContentByte(path string) (byte, error) {
+// readHead returns the first bytes of the stored upload.
+func readHead(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, fmt.Errorf("reading stored upload: %w", err)
+		return nil, fmt.Errorf("reading stored upload: %w", err)
 	}
 	defer f.Close()
 
-	br := bufio.NewReader(io.LimitReader(f, 1<<20))
-	if head, _ := br.Peek(3); string(head) == string(utf8BOM) {
-		_, _ = br.Discard(3)
+	head := make([]byte, records.HeadSize)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("reading stored upload: %w", err)
 	}
 
-	// UTF-16 shows as a BOM, or as a NUL beside the first ASCII character.
-	if head, _ := br.Peek(2); len(head) == 2 && (head[0] == 0xFF && head[1] == 0xFE || head[0] == 0xFE && head[1] == 0xFF ||
-		head[0] == 0 || head[1] == 0) {
-		return 0, errNotUTF8
-	}
-
-	b, _, err := firstByte(br)
-	if err != nil {
-		return 0, errEmptyFile
-	}
-
-	return b, nil
+	return head[:n], nil
 }

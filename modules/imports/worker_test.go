@@ -16,6 +16,7 @@ import (
 
 	"github.com/dataflow/dataflow/modules/clients"
 	"github.com/dataflow/dataflow/modules/imports/importtest"
+	"github.com/dataflow/dataflow/modules/imports/records"
 	"github.com/dataflow/dataflow/modules/locking"
 	"github.com/dataflow/dataflow/modules/omniflow"
 	"github.com/dataflow/dataflow/modules/webhooks"
@@ -315,14 +316,21 @@ func TestWorker(t *testing.T) {
 func stagePrefix(t *testing.T, content []byte, n int) [][]byte {
 	t.Helper()
 
-	reader, err := newJSONRecords(bytesReader(content))
+	path := filepath.Join(t.TempDir(), "prefix.json")
+	require.NoError(t, os.WriteFile(path, content, 0o600))
+	f, err := os.Open(path)
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = f.Close() })
+
+	reader, err := records.Open(f, records.JSON, records.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = reader.Close() })
 
 	out := make([][]byte, 0, n)
 	for range n {
-		raw, err := reader.Next()
+		rec, err := reader.Next()
 		require.NoError(t, err)
-		out = append(out, raw)
+		out = append(out, rec.Payload)
 	}
 
 	return out

@@ -21,6 +21,10 @@ func Defaults() *Settings {
 			UnavailableDelay:     time.Minute,
 			ShutdownTimeout:      30 * time.Second,
 			WatchdogInterval:     5 * time.Minute,
+			MaxRecords:           2_000_000,
+			MaxRecordBytes:       1 << 20,
+			MaxFieldsPerRecord:   1000,
+			MaxNestingDepth:      32,
 		},
 		ImportStorage: ImportStorage{
 			BasePath:          "./data/uploads",

@@ -83,6 +83,20 @@ type ImportBatch struct {
 	UnavailableDelay time.Duration `koanf:"unavailabledelay"`
 	// ShutdownTimeout bounds a graceful stop of the worker (default 30s).
 	ShutdownTimeout time.Duration `koanf:"shutdowntimeout"`
+	// RequiredFields are the fields every record must have, non-empty.
+	// Dotted names reach into nested objects ("leadContextJson.budget").
+	RequiredFields []string `koanf:"requiredfields"`
+	// DedupKey is the field whose value identifies a lead within a batch;
+	// later records with the same value are Skipped. Empty: no check.
+	DedupKey string `koanf:"dedupkey"`
+	// MaxRecords is the largest number of records of one batch (default 2,000,000).
+	MaxRecords int `koanf:"maxrecords"`
+	// MaxRecordBytes is the largest record, in bytes of JSON (default 1 MiB).
+	MaxRecordBytes int `koanf:"maxrecordbytes"`
+	// MaxFieldsPerRecord is the largest number of fields of one record (default 1000).
+	MaxFieldsPerRecord int `koanf:"maxfieldsperrecord"`
+	// MaxNestingDepth is the deepest nesting of objects and arrays in a record (default 32).
+	MaxNestingDepth int `koanf:"maxnestingdepth"`
 }
 
 // ImportStorage is the folder of uploaded files waiting for the worker.

@@ -182,6 +182,31 @@ func (s *Settings) validateImportBatch() []error {
 			Fix:     setFix("ImportBatch:MaxBatchAttempts", "a value of at least 1, such as 5"),
 		})
 	}
+	for _, limit := range []struct {
+		key      string
+		value    int
+		min, max int
+		fix      string
+	}{
+		{"ImportBatch:MaxRecords", b.MaxRecords, 1, 100_000_000, "a value from 1 to 100000000, such as 2000000"},
+		{"ImportBatch:MaxRecordBytes", b.MaxRecordBytes, 256, 64 << 20, "a value from 256 to 67108864 bytes, such as 1048576"},
+		{"ImportBatch:MaxFieldsPerRecord", b.MaxFieldsPerRecord, 1, 100_000, "a value from 1 to 100000, such as 1000"},
+		{"ImportBatch:MaxNestingDepth", b.MaxNestingDepth, 1, 1000, "a value from 1 to 1000, such as 32"},
+	} {
+		if err := intRange(limit.key, limit.value, limit.min, limit.max, limit.fix); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for i, field := range b.RequiredFields {
+		if strings.TrimSpace(field) == "" {
+			errs = append(errs, &SettingError{
+				Key:     fmt.Sprintf("ImportBatch:RequiredFields:%d", i),
+				Value:   field,
+				Problem: "is empty",
+				Fix:     "remove the empty entry or name a field such as phoneNumber",
+			})
+		}
+	}
 
 	durations := []struct {
 		key   string
