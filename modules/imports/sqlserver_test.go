@@ -39,6 +39,11 @@ func TestStoreSQLServerStatements(t *testing.T) {
 	_ = s.release(ctx, id, 5, releasePause, &later)
 	_ = s.release(ctx, id, 5, releaseFailure, &later)
 	_, _ = s.recoverStale(ctx, now)
+	_, _ = s.listItems(ctx, id, []string{ItemError, ItemSkipped}, 10, 100)
+	_, _ = s.listItems(ctx, id, nil, -1, 101)
+	_ = guardedUpdate(conn.DB, conn.Dialect, id, 5,
+		"{StagedRecords} = ?, {HeartbeatAt} = ?, {ProcessedRecords} = {ProcessedRecords} + ?, {FailedRecords} = {FailedRecords} + ?, {SkippedRecords} = {SkippedRecords} + ?",
+		1000, now, 3, 2, 1)
 
 	dbtest.CheckSQL(t, filepath.Join("testdata", "sqlserver.sql"), rec.Statements())
 }

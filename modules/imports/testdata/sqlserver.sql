@@ -29,3 +29,9 @@ UPDATE [ImportBatches] SET [Status] = @p1, [WorkerId] = NULL, [LeaseToken] = [Le
 UPDATE [ImportBatches] SET [Status] = @p1, [WorkerId] = NULL, [LeaseToken] = [LeaseToken] + 1, [NextAttemptAt] = @p2 WHERE [Id] = @p3 AND [LeaseToken] = @p4 AND [Status] = @p5;
 
 UPDATE [ImportBatches] SET [Status] = @p1, [WorkerId] = NULL, [LeaseToken] = [LeaseToken] + 1 WHERE [Status] = @p2 AND ([HeartbeatAt] < @p3 OR ([HeartbeatAt] IS NULL AND ([StartedAt] IS NULL OR [StartedAt] < @p4)));
+
+SELECT [Sequence], [Status], [ErrorMessage], [LeadId], [SourceLine], [PayloadJson] FROM "ImportItems" WHERE ([BatchId] = @p1 AND [Sequence] > @p2) AND [Status] IN (@p3,@p4) ORDER BY [Sequence] OFFSET 0 ROW FETCH NEXT 100 ROWS ONLY;
+
+SELECT [Sequence], [Status], [ErrorMessage], [LeadId], [SourceLine], [PayloadJson] FROM "ImportItems" WHERE [BatchId] = @p1 AND [Sequence] > @p2 ORDER BY [Sequence] OFFSET 0 ROW FETCH NEXT 101 ROWS ONLY;
+
+UPDATE [ImportBatches] SET [StagedRecords] = @p1, [HeartbeatAt] = @p2, [ProcessedRecords] = [ProcessedRecords] + @p3, [FailedRecords] = [FailedRecords] + @p4, [SkippedRecords] = [SkippedRecords] + @p5 WHERE [Id] = @p6 AND [LeaseToken] = @p7 AND [Status] = @p8;
