@@ -36,6 +36,10 @@ const (
 // empty) of the XLSX workbook f of the given size.
 func newXLSXReader(f *os.File, size int64, opts Options) (Reader, error) {
 	opts.Limits = opts.Limits.withDefaults()
+	if err := checkZIPDirectory(f, size); err != nil {
+		return nil, err
+	}
+
 	zr, err := zip.NewReader(f, size)
 	// The reader only reads entries and never writes them to disk, so
 	// names that would be unsafe as paths do no harm.

@@ -42,7 +42,7 @@ type xlsxReader struct {
 	spans []cellSpan
 	used  int // spans[:used] may be set
 	// stray is the first column outside the header with a value, -1 if
-	// none, and oversize is set when the cells hold more text than a
+	// none, and oversize is set when the cells contain more text than a
 	// record may.
 	stray    int
 	oversize bool
@@ -231,7 +231,7 @@ func (r *xlsxReader) readHeader() error {
 	names := r.rowCells()[lead:]
 	if r.oversize {
 		return &FileError{Record: -1, Line: r.row, Offset: -1, Reason: fmt.Sprintf(
-			"the header row holds more than %d bytes of text; the first row with values must name the columns", r.limits.MaxRecordBytes)}
+			"the header row contains more than %d bytes of text; the first row with values must name the columns, so check that the sheet starts with the header", r.limits.MaxRecordBytes)}
 	}
 
 	if err := checkHeaderNames(names, lead); err != nil {
@@ -282,8 +282,8 @@ func checkHeaderNames(names []string, lead int) error {
 func (r *xlsxReader) record() Record {
 	rec := Record{Line: r.row, Offset: -1}
 	if r.oversize {
-		rec.Invalid = fmt.Sprintf("the row's cells hold more than %d bytes of text, more than the limit of %d for a record",
-			r.limits.MaxRecordBytes, r.limits.MaxRecordBytes)
+		rec.Invalid = fmt.Sprintf("the row's cells contain more than %d bytes of text, the limit for a record; shorten the values",
+			r.limits.MaxRecordBytes)
 
 		return rec
 	}

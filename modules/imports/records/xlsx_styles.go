@@ -270,7 +270,7 @@ func decimalsOf(tokens []byte) decimalFormat {
 // styleTable maps the style index of a cell (its s attribute) to its
 // number format.
 type styleTable struct {
-	// formats holds the distinct formats in use. formats[0] is General.
+	// formats contains the distinct formats in use. formats[0] is General.
 	formats []cellFormat
 	// cellFormats maps a style index to an index in formats.
 	cellFormats []int32

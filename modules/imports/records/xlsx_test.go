@@ -580,7 +580,7 @@ func TestXLSXNotAWorkbook(t *testing.T) {
 }
 
 func TestXLSXZipBombRatio(t *testing.T) {
-	// 8 MiB of one repeated row compresses about 1000 times.
+	// 8 MiB of one repeated row compresses far more than 200 times.
 	row := `<row><c t="inlineStr"><is><t>a</t></is></c></row>`
 	path := writeXLSX(t, xlsxOneSheet(strings.Repeat(row, (8<<20)/len(row)))...)
 	fe := xlsxFileError(t, path, Options{})
@@ -645,13 +645,39 @@ func TestXLSXZipBombDeclaredSize(t *testing.T) {
 	assert.Contains(t, fe.Reason, "more than the limit of 4294967296")
 }
 
+func TestXLSXZipDirectoryTooLarge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "book.xlsx")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+
+	zw := zip.NewWriter(f)
+	for _, p := range xlsxOneSheet("") {
+		w, err := zw.Create(p.name)
+		require.NoError(t, err)
+		_, err = io.WriteString(w, p.body)
+		require.NoError(t, err)
+	}
+
+	for i := range 70_000 {
+		_, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("x/%d", i), Method: zip.Store})
+		require.NoError(t, err)
+	}
+
+	require.NoError(t, zw.Close())
+	require.NoError(t, f.Close())
+
+	fe := xlsxFileError(t, path, Options{})
+	assert.Contains(t, fe.Reason, "the archive lists 70005 entries")
+}
+
 func TestXLSXSharedStringsSpill(t *testing.T) {
 	saved := xlsxStringMemory
 	xlsxStringMemory = 4 << 10
 	t.Cleanup(func() { xlsxStringMemory = saved })
 
-	// Row i uses strings 2i+1 and 2i+2, in order, then string 1 again; the
-	// last string is larger than the read window.
+	// Row i uses the string added for it, in order, and an earlier one out
+	// of order, so reads also go back in the file. The last string is
+	// larger than the read window.
 	const n = 3000
 	items := []string{"name", "note"}
 	var rows strings.Builder
@@ -685,6 +711,66 @@ func TestXLSXSharedStringsSpill(t *testing.T) {
 
 	require.NoError(t, r.Close())
 	assert.NoFileExists(t, spilled)
+}
+
+func TestXLSXMillionStrings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and reads a table of a million strings")
+	}
+
+	// About 30 MB of text: more than xlsxStringMemory, so it moves to a
+	// temporary file and the heap keeps only the index.
+	const n = 1_000_000
+	path := filepath.Join(t.TempDir(), "strings.xlsx")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+
+	zw := zip.NewWriter(f)
+	for _, p := range xlsxOneSheet(fmt.Sprintf(`<row><c t="s"><v>0</v></c></row><row><c t="s"><v>%d</v></c></row><row><c t="s"><v>1</v></c></row>`, n-1)) {
+		w, err := zw.Create(p.name)
+		require.NoError(t, err)
+		_, err = io.WriteString(w, p.body)
+		require.NoError(t, err)
+	}
+
+	w, err := zw.Create("xl/sharedStrings.xml")
+	require.NoError(t, err)
+	sst := bufio.NewWriter(w)
+	fmt.Fprint(sst, `<sst `+xlsxMainNS+`><si><t>email</t></si>`)
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(sst, "<si><t>lead-%07d@example.invalid</t></si>", i)
+	}
+
+	fmt.Fprint(sst, `</sst>`)
+	require.NoError(t, sst.Flush())
+	require.NoError(t, zw.Close())
+	require.NoError(t, f.Close())
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r, err := openXLSXFile(t, path, Options{})
+	require.NoError(t, err)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+
+	assert.NotNil(t, r.(*xlsxReader).strings.file, "the strings were not spilled")
+	held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("heap held after loading %d strings: %d bytes", n, held)
+	assert.Less(t, held, int64(8<<20))
+
+	records := []string{}
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+
+		require.NoError(t, err)
+		records = append(records, xlsxPayload(t, rec)["email"].(string))
+	}
+
+	assert.Equal(t, []string{"lead-0999999@example.invalid", "lead-0000001@example.invalid"}, records)
 }
 
 func TestXLSXNumberFormats(t *testing.T) {
@@ -846,9 +932,9 @@ func TestXLSXUTF16Part(t *testing.T) {
 	assert.JSONEq(t, `{"naïve":"ü"}`, string(records[0].Payload))
 }
 
-// writeXLSXBenchmarkBook writes a workbook of n rows of 11 columns: 5 shared
-// strings (3 unique to the row, 2 repeated), 4 numbers, a date and a
-// boolean.
+// writeXLSXBenchmarkBook writes a workbook of n rows of 11 columns: four
+// shared strings (three added for the row and one of two repeated
+// values), an inline string, four numbers, a date and a boolean.
 func writeXLSXBenchmarkBook(tb testing.TB, dir string, n int) string {
 	tb.Helper()
 	path := filepath.Join(dir, fmt.Sprintf("bench-%d.xlsx", n))

@@ -3,6 +3,7 @@ package records
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -27,10 +28,60 @@ const (
 	// bigger than xlsxRatioMinSize.
 	xlsxMaxRatio     = 200
 	xlsxRatioMinSize = 1 << 20
+	// xlsxMaxEntries and xlsxMaxDirectory bound the ZIP central directory,
+	// which archive/zip loads whole: an XLSX has tens of parts, a few
+	// thousand with many images, and a directory entry takes about 100
+	// bytes.
+	xlsxMaxEntries   = 1 << 16
+	xlsxMaxDirectory = 8 << 20
 	// xlsxMaxDepth bounds element nesting, because xmlPart keeps a stack
 	// entry per open element. A rich text cell nests 8 deep.
 	xlsxMaxDepth = 256
 )
+
+// checkZIPDirectory reads the end of central directory record of a ZIP
+// archive and rejects one whose directory would take too much memory to
+// load. It does not check anything else: when the record is missing or
+// damaged it returns nil and leaves the error to archive/zip.
+func checkZIPDirectory(f io.ReaderAt, size int64) error {
+	// The record is 22 bytes and a comment of up to 65,535 bytes.
+	tail := make([]byte, min(size, 22+65535))
+	start := size - int64(len(tail))
+	if _, err := f.ReadAt(tail, start); err != nil && err != io.EOF {
+		return nil
+	}
+
+	at := bytes.LastIndex(tail, []byte("PK\x05\x06"))
+	if at < 0 || len(tail)-at < 22 {
+		return nil
+	}
+
+	eocd := tail[at:]
+	entries := uint64(binary.LittleEndian.Uint16(eocd[10:]))
+	offset := uint64(binary.LittleEndian.Uint32(eocd[16:]))
+
+	// ZIP64 archives keep the real values in a record found through the
+	// locator right before this one.
+	if at >= 20 && bytes.HasPrefix(tail[at-20:], []byte("PK\x06\x07")) {
+		record := binary.LittleEndian.Uint64(tail[at-20+8:])
+		zip64 := make([]byte, 56)
+		if record < uint64(size) {
+			if n, _ := f.ReadAt(zip64, int64(record)); n == len(zip64) && bytes.HasPrefix(zip64, []byte("PK\x06\x06")) {
+				entries = binary.LittleEndian.Uint64(zip64[32:])
+				offset = binary.LittleEndian.Uint64(zip64[48:])
+			}
+		}
+	}
+
+	directory := uint64(size) - min(offset, uint64(size))
+	if entries > xlsxMaxEntries || directory > xlsxMaxDirectory {
+		return &FileError{Record: -1, Offset: -1, Reason: fmt.Sprintf(
+			"the archive lists %d entries in a %d-byte directory, more than the limits of %d entries and %d bytes for an XLSX workbook; it may be a ZIP bomb",
+			entries, directory, xlsxMaxEntries, xlsxMaxDirectory)}
+	}
+
+	return nil
+}
 
 // xlsxPackage is the opened ZIP archive, with its entries by name.
 type xlsxPackage struct {
