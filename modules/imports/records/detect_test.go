@@ -73,3 +73,28 @@ func TestDetectWithEncoding(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, CSV, got)
 }
+
+// FuzzDetect checks that any head either gets a format or a DetectError,
+// and never panics.
+func FuzzDetect(f *testing.F) {
+	for _, seed := range [][]byte{
+		[]byte("[{\"a\":1}]"), []byte("{\"a\":1}\n{\"a\":2}\n"), []byte("a;b\n1;2\n"), []byte("\xFF\xFEa\x00"),
+		[]byte("PK\x03\x04xl/"), {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}, []byte("\xEF\xBB\xBF"),
+	} {
+		f.Add(seed, "leads.csv", "")
+	}
+
+	f.Add([]byte("a\x00b\x00"), "x.txt", "utf-16le")
+	f.Fuzz(func(t *testing.T, head []byte, name, encoding string) {
+		format, err := Detect(head, name, encoding)
+		if err != nil {
+			var detectErr *DetectError
+			require.True(t, errors.As(err, &detectErr), "unexpected error type %T: %v", err, err)
+			require.Empty(t, format)
+
+			return
+		}
+
+		require.Contains(t, []string{JSON, NDJSON, CSV, Excel}, format)
+	})
+}
