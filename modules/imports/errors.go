@@ -38,6 +38,12 @@ var (
 	errInvalidDelimiter = httpserver.NewError(http.StatusBadRequest, "invalid_delimiter",
 		"The field \"delimiter\" must be one of , ; | or tab; see \"delimiter\". Leave it out to detect the delimiter.",
 		"O campo \"delimiter\" deve ser um destes: , ; | ou tab; veja \"delimiter\". Omita-o para detectar o delimitador.")
+	errInvalidFieldName = httpserver.NewError(http.StatusBadRequest, "invalid_field_name",
+		"A name in \"field\" cannot match any record field; see \"name\". Use one field name of at most 200 characters, with dots only between the parts of a nested name, such as leadContextJson.budget.",
+		"Um nome em \"field\" não corresponde a nenhum campo possível; veja \"name\". Use um único nome de campo de até 200 caracteres, com pontos apenas entre as partes de um nome aninhado, como leadContextJson.budget.")
+	errInvalidReportDelimiter = httpserver.NewError(http.StatusBadRequest, "invalid_delimiter",
+		"The query parameter \"delimiter\" must be comma, semicolon, tab or pipe (or , ; |); see \"delimiter\". Leave it out for commas.",
+		"O parâmetro \"delimiter\" deve ser comma, semicolon, tab ou pipe (ou , ; |); veja \"delimiter\". Omita-o para usar vírgulas.")
 	errTooManyRequiredFields = httpserver.NewError(http.StatusBadRequest, "too_many_required_fields",
 		"The field \"requiredFields\" lists more fields than allowed; see \"maxFields\".",
 		"O campo \"requiredFields\" lista mais campos que o permitido; veja \"maxFields\".")
@@ -60,8 +66,8 @@ var (
 		"The query parameter \"status\" must be Pending, Imported, Error or Skipped, or several of them separated by commas; see \"status\".",
 		"O parâmetro \"status\" deve ser Pending, Imported, Error ou Skipped, ou vários deles separados por vírgula; veja \"status\".")
 	errInvalidLimit = httpserver.NewError(http.StatusBadRequest, "invalid_limit",
-		"The query parameter \"limit\" must be a whole number from 1 to \"maxLimit\"; see \"limit\".",
-		"O parâmetro \"limit\" deve ser um número inteiro de 1 a \"maxLimit\"; veja \"limit\".")
+		"The query parameter \"limit\" must be a whole number from 1 to the value of \"maxLimit\"; see \"limit\".",
+		"O parâmetro \"limit\" deve ser um número inteiro de 1 até o valor de \"maxLimit\"; veja \"limit\".")
 	errInvalidCursor = httpserver.NewError(http.StatusBadRequest, "invalid_cursor",
 		"The query parameter \"cursor\" is not one this API returned. Pass the \"nextCursor\" of the previous page unchanged, or leave it out to start from the first item.",
 		"O parâmetro \"cursor\" não foi gerado por esta API. Envie o \"nextCursor\" da página anterior sem alterações ou omita-o para começar do primeiro item.")

@@ -18,6 +18,9 @@ type handlers struct {
 	maxFileSizeMb int64
 	// uploadIdleTimeout cuts off an upload that sends nothing for this long.
 	uploadIdleTimeout time.Duration
+	// requiredFields is ImportBatch:RequiredFields, which the error report
+	// shows as columns even when no failed record has them.
+	requiredFields []string
 }
 
 // batchResponse is the body of GET /imports/{batchId}.

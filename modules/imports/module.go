@@ -35,7 +35,7 @@ func (m *Module) Register(k *kernel.Kernel) error {
 
 	m.store = &store{db: k.DB, now: k.Now}
 	h := &handlers{store: m.store, storage: k.Storage, log: k.Log, now: k.Now, maxFileSizeMb: k.Settings.ImportStorage.MaxFileSizeMb,
-		uploadIdleTimeout: k.Settings.ImportStorage.UploadIdleTimeout}
+		uploadIdleTimeout: k.Settings.ImportStorage.UploadIdleTimeout, requiredFields: k.Settings.ImportBatch.RequiredFields}
 	k.AddRoutes(func(e *echo.Echo) {
 		// Middleware per route, not per group, because a group's catch-all
 		// would return 404 where a wrong method deserves 405.

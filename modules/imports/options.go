@@ -56,14 +56,31 @@ func (o ImportOptions) validate() error {
 		}
 
 		for _, f := range *o.RequiredFields {
-			if utf8.RuneCountInString(f) > 200 {
-				return errFieldTooLong.With("field", "requiredFields").With("maxLength", 200)
+			if err := checkFieldName("requiredFields", f); err != nil {
+				return err
 			}
 		}
 	}
 
-	if o.DedupKey != nil && utf8.RuneCountInString(*o.DedupKey) > 200 {
-		return errFieldTooLong.With("field", "dedupKey").With("maxLength", 200)
+	if o.DedupKey != nil && *o.DedupKey != "" {
+		return checkFieldName("dedupKey", *o.DedupKey)
+	}
+
+	return nil
+}
+
+// checkFieldName rejects a record field name that no record could have:
+// one with an empty part between dots, a comma (dedupKey takes one name),
+// or more than 200 characters.
+func checkFieldName(form, name string) error {
+	if utf8.RuneCountInString(name) > 200 {
+		return errInvalidFieldName.With("field", form).With("name", truncateRunes(name, 40))
+	}
+
+	for _, part := range strings.Split(name, ".") {
+		if strings.TrimSpace(part) == "" || strings.Contains(part, ",") {
+			return errInvalidFieldName.With("field", form).With("name", truncateRunes(name, 40))
+		}
 	}
 
 	return nil

@@ -1,10 +1,12 @@
 package imports
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -70,15 +72,23 @@ func (h *handlers) listItems(c echo.Context) error {
 		return err
 	}
 
+	// status may repeat (status=Error&status=Skipped) or list several
+	// values separated by commas.
 	var statuses []string
-	if raw := strings.TrimSpace(c.QueryParam("status")); raw != "" {
+	for _, raw := range c.QueryParams()["status"] {
 		for _, s := range strings.Split(raw, ",") {
+			if strings.TrimSpace(s) == "" {
+				continue
+			}
+
 			status, ok := itemStatuses[strings.ToLower(strings.TrimSpace(s))]
 			if !ok {
 				return errInvalidItemStatus.With("status", s)
 			}
 
-			statuses = append(statuses, status)
+			if !slices.Contains(statuses, status) {
+				statuses = append(statuses, status)
+			}
 		}
 	}
 
@@ -154,35 +164,19 @@ func (h *handlers) errorsCSV(c echo.Context) error {
 		comma = ';'
 	case "tab", "\t":
 		comma = '\t'
+	case "|", "pipe":
+		comma = '|'
 	default:
-		return errInvalidDelimiter.With("delimiter", c.QueryParam("delimiter"))
+		return errInvalidReportDelimiter.With("delimiter", c.QueryParam("delimiter"))
 	}
 
 	ctx := c.Request().Context()
-	statuses := []string{ItemError, ItemSkipped}
-	var columns []string
-	known := map[string]string{}
-	for after := -1; ; {
-		rows, err := h.store.listItems(ctx, b.ID, statuses, after, reportPage)
-		if err != nil {
-			return httpserver.ErrUnavailable.WithCause(err)
-		}
-
-		for _, row := range rows {
-			if len(columns) < maxReportColumns && !isRedacted(row.PayloadJSON) {
-				flatten("", json.RawMessage(row.PayloadJSON), known, &columns)
-			}
-		}
-
-		if len(rows) < reportPage {
-			break
-		}
-
-		after = rows[len(rows)-1].Sequence
+	columns, err := h.reportColumns(ctx, b)
+	if err != nil {
+		return httpserver.ErrUnavailable.WithCause(err)
 	}
 
-	columns = columns[:min(len(columns), maxReportColumns)]
-
+	statuses := []string{ItemError, ItemSkipped}
 	res := c.Response()
 	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="errors-`+b.ID.String()+`.csv"`)
@@ -226,6 +220,61 @@ func (h *handlers) errorsCSV(c echo.Context) error {
 	return nil
 }
 
+// reportColumns returns the field columns of the error report: the fields
+// of the batch's first records in the order they have them, which for a
+// CSV or XLSX file is the header's order, then any other field of a failed
+// record, then required fields no record has, so the client sees the
+// column to fill in.
+func (h *handlers) reportColumns(ctx context.Context, b Batch) ([]string, error) {
+	var columns []string
+	seen := map[string]string{}
+	add := func(rows []itemRow) {
+		for _, row := range rows {
+			if len(columns) >= maxReportColumns {
+				return
+			}
+
+			if !isRedacted(row.PayloadJSON) {
+				flatten("", json.RawMessage(row.PayloadJSON), seen, &columns)
+			}
+		}
+	}
+
+	first, err := h.store.listItems(ctx, b.ID, nil, -1, reportPage)
+	if err != nil {
+		return nil, err
+	}
+
+	add(first)
+	for after := -1; ; {
+		rows, err := h.store.listItems(ctx, b.ID, []string{ItemError, ItemSkipped}, after, reportPage)
+		if err != nil {
+			return nil, err
+		}
+
+		add(rows)
+		if len(rows) < reportPage {
+			break
+		}
+
+		after = rows[len(rows)-1].Sequence
+	}
+
+	required := h.requiredFields
+	if options, err := decodeOptions(b.ImportOptionsJSON); err == nil && options.RequiredFields != nil {
+		required = *options.RequiredFields
+	}
+
+	for _, name := range required {
+		if _, ok := seen[name]; !ok && len(columns) < maxReportColumns {
+			seen[name] = ""
+			columns = append(columns, name)
+		}
+	}
+
+	return columns[:min(len(columns), maxReportColumns)], nil
+}
+
 // writeReportLine fills line with one row of the error report under
 // header, whose first four columns are fixed.
 func writeReportLine(line, header []string, row itemRow) {
@@ -238,7 +287,7 @@ func writeReportLine(line, header []string, row itemRow) {
 	line[2] = row.Status
 	line[3] = ""
 	if row.ErrorMessage != nil {
-		line[3] = *row.ErrorMessage
+		line[3] = neutralizeFormula(*row.ErrorMessage)
 	}
 
 	fields := map[string]string{}
@@ -247,6 +296,28 @@ func writeReportLine(line, header []string, row itemRow) {
 	}
 
 	for i := 4; i < len(line); i++ {
-		line[i] = fields[header[i]]
+		line[i] = neutralizeFormula(fields[header[i]])
 	}
+}
+
+// neutralizeFormula prefixes a value that a spreadsheet would run as a
+// formula with an apostrophe, which Excel and LibreOffice show as text. A
+// value starting with + or - is left alone when the rest is digits and
+// phone punctuation, so phone numbers (+55 11 ...) and negative numbers
+// come back as they were sent.
+func neutralizeFormula(value string) string {
+	if value == "" {
+		return value
+	}
+
+	switch value[0] {
+	case '=', '@', '\t', '\r':
+		return "'" + value
+	case '+', '-':
+		if strings.Trim(value[1:], "0123456789 ().-+/,") != "" {
+			return "'" + value
+		}
+	}
+
+	return value
 }

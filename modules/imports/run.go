@@ -271,6 +271,11 @@ func (r *batchRun) stage(work context.Context) error {
 	}
 
 	total := max(seq, staged)
+	if total == 0 {
+		return &FileError{Record: -1, Offset: -1, Reason: "the file contains no records (only a header row, an empty array or blank lines); " +
+			"check that it is the file you meant to upload"}
+	}
+
 	if len(pending) > 0 {
 		if err := r.retry(work, "staging records", func() error {
 			return r.w.store.stageItems(work, r.b.ID, r.token, pending, total)

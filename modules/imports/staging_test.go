@@ -145,6 +145,18 @@ func TestStagingFileFailures(t *testing.T) {
 				require.Zero(t, b.standIn.Stats().Batches[batch.ID.String()].DistinctSequences)
 			})
 
+			t.Run("header without records", func(t *testing.T) {
+				b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+				batch := b.addFile(t, "leads.csv", FileTypeCSV, []byte("phoneNumber;name\r\n;\r\n"), nil)
+
+				_, err := b.worker.RunOnce(context.Background())
+				require.NoError(t, err)
+
+				got := b.load(t, batch.ID)
+				require.Equal(t, StatusFailed, got.Status)
+				require.Contains(t, *got.ErrorSummary, "contains no records")
+			})
+
 			t.Run("more records than MaxRecords", func(t *testing.T) {
 				b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
 				b.worker.cfg.MaxRecords = 1500

@@ -182,7 +182,7 @@ func (h *handlers) readForm(reader *multipart.Reader, batchID database.UUID, max
 		name := part.FormName()
 		if name == "file" && saved == nil {
 			partFileName = part.FileName()
-			file, err := h.storage.Save(batchID.String(), nameOr(partFileName, "upload.json"), part, maxBytes)
+			file, err := h.storage.Save(batchID.String(), nameOr(partFileName, "upload"), part, maxBytes)
 			if errors.Is(err, storage.ErrTooLarge) {
 				return form, nil, errTooLarge.With("maxFileSizeMb", h.maxFileSizeMb)
 			}
@@ -213,7 +213,9 @@ func (h *handlers) readForm(reader *multipart.Reader, batchID database.UUID, max
 	}
 
 	if form.FileName == "" {
-		form.FileName = partFileName
+		// The client did not choose this name, so cut it rather than
+		// reject it; the stored name is shortened further anyway.
+		form.FileName = truncateRunes(partFileName, 260)
 	}
 
 	if err := form.validate(); err != nil {
@@ -365,4 +367,17 @@ func readHead(path string) ([]byte, error) {
 	}
 
 	return head[:n], nil
+}
+
+// truncateRunes cuts s to at most n characters.
+func truncateRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+
+		n--
+	}
+
+	return s
 }

@@ -115,7 +115,7 @@ func (r *recordRules) check(seq int, payload []byte) (string, string) {
 // the JSON of another value. Missing, null, blank strings and empty
 // arrays or objects count as absent.
 func lookup(fields map[string]json.RawMessage, parts []string) (string, bool) {
-	raw, ok := fields[parts[0]]
+	raw, ok := field(fields, parts[0])
 	for _, part := range parts[1:] {
 		if !ok {
 			return "", false
@@ -126,7 +126,7 @@ func lookup(fields map[string]json.RawMessage, parts []string) (string, bool) {
 			return "", false
 		}
 
-		raw, ok = nested[part]
+		raw, ok = field(nested, part)
 	}
 
 	if !ok {
@@ -147,6 +147,26 @@ func lookup(fields map[string]json.RawMessage, parts []string) (string, bool) {
 	}
 
 	return string(raw), true
+}
+
+// field returns the value of name, or else of the only key equal to it
+// without regard to case: spreadsheet headers are typed by people, who
+// write Telefone as often as telefone.
+func field(fields map[string]json.RawMessage, name string) (json.RawMessage, bool) {
+	if raw, ok := fields[name]; ok {
+		return raw, true
+	}
+
+	var found json.RawMessage
+	matches := 0
+	for key, raw := range fields {
+		if strings.EqualFold(key, name) {
+			found = raw
+			matches++
+		}
+	}
+
+	return found, matches == 1
 }
 
 // normalizerFor returns how values of the named key are compared: phone

@@ -58,6 +58,20 @@ func TestRecordRulesDedupEmail(t *testing.T) {
 	require.Contains(t, message, "sequence 0")
 }
 
+func TestRecordRulesIgnoreCase(t *testing.T) {
+	rules := newRecordRules([]string{"telefone"}, "telefone")
+	status, _ := rules.check(0, []byte(`{"Telefone":"11 5555-0000"}`))
+	require.Equal(t, ItemPending, status)
+
+	status, _ = rules.check(1, []byte(`{"TELEFONE":"1155550000"}`))
+	require.Equal(t, ItemSkipped, status)
+
+	// Two keys that differ only by case make the field ambiguous.
+	status, message := rules.check(2, []byte(`{"Telefone":"1","TELEFONE":"2"}`))
+	require.Equal(t, ItemError, status)
+	require.Contains(t, message, "telefone")
+}
+
 func TestRecordRulesNone(t *testing.T) {
 	require.Nil(t, newRecordRules([]string{" "}, ""))
 

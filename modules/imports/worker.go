@@ -266,7 +266,17 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 			return
 		}
 
-		log.Info().Str("reason", err.Error()).Msg("worker: batch failed, the file cannot be read")
+		// The reason may quote the file's content (a header name, which in a
+		// file without a header row is a lead's value), so the log keeps
+		// only where the problem is; errorSummary has the whole message.
+		event := log.Info()
+		if fileErr != nil {
+			event = event.Int("record", fileErr.Record+1).Int("line", fileErr.Line).Int64("offset", fileErr.Offset)
+		} else {
+			event = event.Str("reason", "the uploaded file is missing")
+		}
+
+		event.Msg("worker: batch failed, the file cannot be read")
 		w.removeFile(run.b, log)
 	case errors.Is(err, omniflow.ErrUnavailable):
 		delay := min(w.cfg.UnavailableDelay<<min(run.b.PauseCount, 10), 30*time.Minute)

@@ -84,6 +84,10 @@ func SafeName(name string) string {
 		switch {
 		case unicode.IsControl(r) || r == ':' || r == unicode.ReplacementChar:
 			return -1
+		case unicode.Is(unicode.Cf, r):
+			// Format characters such as U+202E (right-to-left override)
+			// can make "exe.csv" display as "vsc.exe".
+			return -1
 		case strings.ContainsRune(`<>"|?*`, r):
 			// Not allowed in Windows file names, so such a name could not
 			// be saved there or copied from a share.
@@ -133,8 +137,12 @@ func isReservedName(name string) bool {
 		return true
 	}
 
-	if len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) {
-		return base[3] >= '0' && base[3] <= '9'
+	// Windows reserves COM0-9 and LPT0-9, with the superscript digits ¹ ² ³
+	// as well.
+	for _, prefix := range []string{"COM", "LPT"} {
+		if digit, ok := strings.CutPrefix(base, prefix); ok {
+			return len(digit) == 1 && digit[0] >= '0' && digit[0] <= '9' || digit == "¹" || digit == "²" || digit == "³"
+		}
 	}
 
 	return false

@@ -28,6 +28,8 @@ func TestSafeName(t *testing.T) {
 		{"C:evil.json", "Cevil.json"},
 		{"planilha de leads — março.json", "planilha de leads — março.json"},
 		{"CON", "_CON"},
+		{"COM¹.csv", "_COM¹.csv"},
+		{"leads\u202Evsc.exe", "leadsvsc.exe"},
 		{"nul.csv", "_nul.csv"},
 		{"com1.tar.gz", "_com1.tar.gz"},
 		{"console.csv", "console.csv"},

@@ -183,11 +183,18 @@ func looksLikeUTF16(text []byte) bool {
 	return max(even, odd)*4 >= n
 }
 
-// ValidEncoding reports whether label is a standard encoding name.
+// ValidEncoding reports whether label is a standard encoding name that
+// decodes text. The WHATWG "replacement" encoding, which some old labels
+// map to, turns any input into one error character, so it is refused.
 func ValidEncoding(label string) bool {
-	_, err := htmlindex.Get(strings.TrimSpace(label))
+	enc, err := htmlindex.Get(strings.TrimSpace(label))
+	if err != nil {
+		return false
+	}
 
-	return err == nil
+	name, err := htmlindex.Name(enc)
+
+	return err == nil && name != "replacement"
 }
 
 // looksLikeNDJSON reports whether the first line is a whole JSON value and
