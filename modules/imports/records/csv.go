@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
@@ -63,10 +65,11 @@ type csvReader struct {
 	// this size but over MaxRecordBytes as JSON are only marked Invalid.
 	maxRowBytes int64
 
-	// blankLines and blankBytes count the blank lines skipped before
-	// encoding/csv could see them, to add to its line numbers and offsets.
-	blankLines int
-	blankBytes int64
+	// skippedLines and skippedBytes count the lines dropped before
+	// encoding/csv could see them, blank lines and a "sep=" line, to add to
+	// its line numbers and offsets.
+	skippedLines int
+	skippedBytes int64
 	// nextLine is encoding/csv's number of the next line it reads.
 	nextLine int
 	// record is the index of the next record, -1 while reading the header.
@@ -82,8 +85,9 @@ type csvPosition struct {
 }
 
 // newCSVReader reads the header row of f and returns a reader of the
-// records after it. A file that is not valid UTF-8 is read as Windows-1252
-// unless opts.Encoding names the encoding.
+// records after it. Unless opts.Encoding names the encoding, a file that is
+// not valid UTF-8 is read as Windows-1252, and one that mixes valid
+// multi-byte UTF-8 with invalid bytes fails with a *FileError.
 func newCSVReader(f *os.File, opts Options) (Reader, error) {
 	r, err := openCSV(f, opts)
 	if err != nil {
@@ -110,12 +114,35 @@ func openCSV(f *os.File, opts Options) (*csvReader, error) {
 	sample, _ := src.r.Peek(csvSampleSize)
 	complete := len(sample) < csvSampleSize
 
+	// Excel writes "sep=;" as the first line to declare the delimiter. The
+	// line is not the header, so it is dropped before the parser reads it.
+	declared, sepLength := parseSepLine(sample, complete)
+	if sepLength > 0 {
+		if opts.Delimiter == 0 && (declared >= utf8.RuneSelf || !slices.Contains(csvDelimiters, byte(declared))) {
+			return nil, &FileError{Record: -1, Line: 1, Offset: src.skip, Reason: fmt.Sprintf(
+				"the first line declares the delimiter %q with \"sep=\", which is not supported; use a comma, a semicolon, a tab or |, "+
+					"or remove the line and set the field \"delimiter\"", declared)}
+		}
+
+		_, _ = src.r.Discard(sepLength)
+		sample, _ = src.r.Peek(csvSampleSize)
+		complete = len(sample) < csvSampleSize
+	}
+
 	delimiter := opts.Delimiter
-	if delimiter == 0 {
-		delimiter = detectDelimiter(sample, complete)
-	} else if !validDelimiter(delimiter) {
+	switch {
+	case delimiter != 0 && !validDelimiter(delimiter):
 		return nil, &FileError{Record: -1, Offset: -1, Reason: fmt.Sprintf(
 			"the delimiter %q cannot separate fields; use an ASCII character such as a comma, a semicolon, a tab or |", delimiter)}
+	case delimiter == 0 && sepLength > 0:
+		delimiter = declared
+	case delimiter == 0:
+		delimiter = detectDelimiter(sample, complete)
+	}
+
+	skippedLines := 0
+	if sepLength > 0 {
+		skippedLines = 1
 	}
 
 	// encoding/csv ends lines only at LF. A file with classic Mac OS line
@@ -126,7 +153,7 @@ func openCSV(f *os.File, opts Options) (*csvReader, error) {
 		text = crToLF{r: src.r}
 	}
 
-	guard := &quoteGuard{r: text, delimiter: byte(delimiter), line: 1}
+	guard := &quoteGuard{r: text, delimiter: byte(delimiter), line: 1 + skippedLines}
 	limiter := &rowLimiter{r: guard}
 	in := bufio.NewReaderSize(limiter, csvBufferSize)
 	// csv.NewReader keeps in as its buffer because in is a *bufio.Reader of
@@ -138,16 +165,76 @@ func openCSV(f *os.File, opts Options) (*csvReader, error) {
 	parser.LazyQuotes = true
 
 	return &csvReader{
-		src:         src,
-		in:          in,
-		limiter:     limiter,
-		parser:      parser,
-		delimiter:   delimiter,
-		limits:      opts.Limits,
-		maxRowBytes: 4*int64(opts.Limits.MaxRecordBytes) + 64<<10,
-		nextLine:    1,
-		record:      -1,
+		src:          src,
+		in:           in,
+		limiter:      limiter,
+		parser:       parser,
+		delimiter:    delimiter,
+		limits:       opts.Limits,
+		maxRowBytes:  4*int64(opts.Limits.MaxRecordBytes) + 64<<10,
+		skippedLines: skippedLines,
+		skippedBytes: int64(sepLength),
+		nextLine:     1,
+		record:       -1,
 	}, nil
+}
+
+// parseSepLine returns the delimiter that a "sep=" first line of sample
+// declares and the length of the line with its line end, or 0 and 0 when
+// the first line is not one. Excel writes `sep=;`, and other programs quote
+// it or escape a tab as `sep=\t`. Empty cells may follow, as when a
+// spreadsheet program saved the line as a row.
+func parseSepLine(sample []byte, complete bool) (rune, int) {
+	rest := sample
+	quoted := len(rest) > 0 && rest[0] == '"'
+	if quoted {
+		rest = rest[1:]
+	}
+
+	if len(rest) < 4 || !bytes.EqualFold(rest[:4], []byte("sep=")) {
+		return 0, 0
+	}
+
+	rest = rest[4:]
+	declared, size := utf8.DecodeRune(rest)
+	if bytes.HasPrefix(rest, []byte(`\t`)) {
+		declared, size = '\t', 2
+	}
+
+	if size == 0 || declared == '\r' || declared == '\n' || declared == '"' {
+		return 0, 0
+	}
+
+	rest = rest[size:]
+	if quoted {
+		if len(rest) == 0 || rest[0] != '"' {
+			return 0, 0
+		}
+
+		rest = rest[1:]
+	}
+
+	for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t' || rune(rest[0]) == declared) {
+		rest = rest[1:]
+	}
+
+	switch {
+	case len(rest) == 0 && !complete:
+		// The line may go on after the sample.
+		return 0, 0
+	case len(rest) == 0:
+	case rest[0] == '\n':
+		rest = rest[1:]
+	case rest[0] == '\r':
+		rest = rest[1:]
+		if len(rest) > 0 && rest[0] == '\n' {
+			rest = rest[1:]
+		}
+	default:
+		return 0, 0
+	}
+
+	return declared, len(sample) - len(rest)
 }
 
 // readHeader reads the first row that is not blank and builds the objects
@@ -214,14 +301,7 @@ func (r *csvReader) Next() (Record, error) {
 		}
 
 		rec := Record{Line: start.line, Offset: start.offset}
-		if col := nulColumn(cells, r.builder.width); col >= 0 {
-			rec.Invalid = fmt.Sprintf(
-				"the value of column %q contains a NUL byte (0x00), which the database cannot store; remove it from the file",
-				r.builder.names[col])
-		} else {
-			rec.Payload, rec.Invalid = r.builder.build(cells)
-		}
-
+		rec.Payload, rec.Invalid = r.builder.build(cells)
 		r.record++
 
 		return rec, nil
@@ -251,7 +331,7 @@ func (r *csvReader) readRow() ([]string, csvPosition, error) {
 	}
 
 	first, _ := r.parser.FieldPos(0)
-	start.line = first + r.blankLines
+	start.line = first + r.skippedLines
 
 	// The parser counts a line for every LF it reads, and the values of
 	// quoted fields keep their LFs, so the row ends as many lines after the
@@ -265,10 +345,10 @@ func (r *csvReader) readRow() ([]string, csvPosition, error) {
 // position returns where the next row starts, if it has no blank lines
 // before it, and lets the limiter pass the text of one row.
 func (r *csvReader) position() csvPosition {
-	consumed := r.parser.InputOffset() + r.blankBytes
+	consumed := r.parser.InputOffset() + r.skippedBytes
 	r.limiter.max = consumed + r.maxRowBytes + int64(r.in.Size())
 
-	return csvPosition{line: r.nextLine + r.blankLines, offset: r.src.skip + consumed}
+	return csvPosition{line: r.nextLine + r.skippedLines, offset: r.src.skip + consumed}
 }
 
 // skipBlankLines drops empty lines (LF, CRLF, or a CR that ends the file)
@@ -294,8 +374,8 @@ func (r *csvReader) skipBlankLines() {
 		}
 
 		_, _ = r.in.Discard(n)
-		r.blankLines++
-		r.blankBytes += int64(n)
+		r.skippedLines++
+		r.skippedBytes += int64(n)
 	}
 }
 
@@ -321,11 +401,11 @@ func (r *csvReader) readError(err error, start csvPosition) error {
 	case errors.As(err, &parseErr):
 		// With LazyQuotes and FieldsPerRecord -1, encoding/csv (Go 1.26)
 		// returns no ParseError, since quoteGuard reports the quote errors.
-		fileError.Reason = fmt.Sprintf("line %d, byte %d: %v", parseErr.Line+r.blankLines, parseErr.Column, parseErr.Err)
+		fileError.Reason = fmt.Sprintf("line %d, byte %d: %v", parseErr.Line+r.skippedLines, parseErr.Column, parseErr.Err)
 	case errors.Is(err, errRowTooLong):
 		fileError.Reason = fmt.Sprintf(
-			"the row that starts on line %d is longer than %d bytes; check that every quoted field ends with a quote",
-			start.line, r.maxRowBytes)
+			"the row that starts on line %d is longer than %s bytes; check that every quoted field ends with a quote",
+			start.line, groupDigits(r.maxRowBytes))
 	default:
 		return fmt.Errorf("reading CSV row at line %d: %w", start.line, err)
 	}
@@ -335,6 +415,7 @@ func (r *csvReader) readError(err error, start csvPosition) error {
 
 // readCSVRows reads every row of f as the parser returns it, header first
 // and blank rows included, for tests and for error reports that show rows.
+// A "sep=" first line is not a row.
 func readCSVRows(f *os.File, opts Options) ([][]string, error) {
 	r, err := openCSV(f, opts)
 	if err != nil {
@@ -367,18 +448,6 @@ func blankRow(cells []string) bool {
 	}
 
 	return true
-}
-
-// nulColumn returns the index of the first of the first width cells that
-// contains a NUL byte, or -1.
-func nulColumn(cells []string, width int) int {
-	for i := 0; i < len(cells) && i < width; i++ {
-		if strings.IndexByte(cells[i], 0) >= 0 {
-			return i
-		}
-	}
-
-	return -1
 }
 
 // validDelimiter reports whether d can separate fields: an ASCII character
@@ -423,14 +492,16 @@ func detectDelimiter(sample []byte, complete bool) rune {
 }
 
 // countDelimiters returns how many times delim separates fields on each of
-// the first csvSampleLines lines of sample that are not empty. A line break
-// inside a quoted field does not end a line. The last line counts only when
-// complete is true (the sample is the whole file), since it may be cut short.
+// the first csvSampleLines lines of sample that are not blank. A line break
+// inside a quoted field does not end a line. A line of only whitespace and
+// delim is blank, because the reader skips it as a row of empty cells. The
+// last line counts only when complete is true (the sample is the whole
+// file), since it may be cut short.
 func countDelimiters(sample []byte, delim byte, complete bool) []int {
 	var counts []int
 	count := 0
 	quoted := false
-	fieldStart, lineEmpty := true, true
+	fieldStart, lineBlank := true, true
 	for i := 0; i < len(sample) && len(counts) < csvSampleLines; i++ {
 		c := sample[i]
 		switch {
@@ -443,23 +514,30 @@ func countDelimiters(sample []byte, delim byte, complete bool) []int {
 				}
 			}
 		case c == '\n' || c == '\r':
-			if !lineEmpty {
+			if !lineBlank {
 				counts = append(counts, count)
 			}
 
-			count, fieldStart, lineEmpty = 0, true, true
+			count, fieldStart, lineBlank = 0, true, true
 		case c == delim:
 			count++
-			fieldStart, lineEmpty = true, false
+			fieldStart = true
 		case c == '"' && fieldStart:
 			quoted = true
-			fieldStart, lineEmpty = false, false
+			fieldStart, lineBlank = false, false
+		case lineBlank:
+			// Only a line that is blank so far needs its characters
+			// checked, with unicode.IsSpace as strings.TrimSpace uses.
+			r, size := utf8.DecodeRune(sample[i:])
+			lineBlank = unicode.IsSpace(r)
+			fieldStart = false
+			i += size - 1
 		default:
-			fieldStart, lineEmpty = false, false
+			fieldStart = false
 		}
 	}
 
-	if complete && !lineEmpty && len(counts) < csvSampleLines {
+	if complete && !lineBlank && len(counts) < csvSampleLines {
 		counts = append(counts, count)
 	}
 

@@ -245,13 +245,14 @@ func TestCSVSameTable(t *testing.T) {
 }
 
 // TestCSVLatin1AsUTF8 checks that a Latin-1 file read as UTF-8 by request
-// gives an invalid record instead of garbled text.
+// gives an invalid record instead of garbled text, whose payload has the
+// invalid byte replaced.
 func TestCSVLatin1AsUTF8(t *testing.T) {
 	records := readCSVFile(t, filepath.Join(csvConformance, "frictionless", "latin1.csv"), Options{Encoding: "utf-8"})
 	require.Len(t, records, 2)
 	assert.Empty(t, records[0].Invalid)
 	assert.Contains(t, records[1].Invalid, "not valid text")
-	assert.Nil(t, records[1].Payload)
+	assert.JSONEq(t, `{"id":"2","name":"\ufffd"}`, string(records[1].Payload))
 }
 
 func TestCSVRaggedRows(t *testing.T) {
@@ -259,7 +260,7 @@ func TestCSVRaggedRows(t *testing.T) {
 		records := readCSVFile(t, filepath.Join(csvConformance, "csvkit", "bad.csv"), Options{})
 		require.Len(t, records, 3)
 		assert.Contains(t, records[0].Invalid, "column 4")
-		assert.Nil(t, records[0].Payload)
+		assert.JSONEq(t, `{"column_a":"1","column_b":"27"}`, string(records[0].Payload))
 		assert.Equal(t, map[string]any{"column_b": "I'm too short!"}, csvPayload(t, records[1]))
 		assert.Equal(t, map[string]any{"column_a": "0", "column_b": "mixed types.... uh oh", "column_c": "17"},
 			csvPayload(t, records[2]))
@@ -407,6 +408,8 @@ func TestCSVDelimiterDetection(t *testing.T) {
 		{"quoted line break", "\"a\nb,c,d\";e\n1;2\n", ';'},
 		{"one column", "email\nx@example.com\n", ','},
 		{"blank lines first", "\n\na;b\n1;2\n", ';'},
+		{"whitespace line first", "  \na;b\n1;2\n", ';'},
+		{"delimiter row first", ";;;\na;b\n1;2\n", ';'},
 		{"header only", "a|b", '|'},
 	}
 
@@ -530,8 +533,8 @@ func TestCSVNULByte(t *testing.T) {
 	records := readCSVText(t, "a,b\nx\x00y,2\n3,4\n", Options{})
 	require.Len(t, records, 2)
 	assert.Contains(t, records[0].Invalid, "NUL")
-	assert.Contains(t, records[0].Invalid, `"a"`)
-	assert.Nil(t, records[0].Payload)
+	assert.Contains(t, records[0].Invalid, `column 1 ("a")`)
+	assert.JSONEq(t, `{"a":"x\ufffdy","b":"2"}`, string(records[0].Payload))
 	assert.JSONEq(t, `{"a":"3","b":"4"}`, string(records[1].Payload))
 }
 
@@ -545,7 +548,7 @@ func TestCSVRecordTooLarge(t *testing.T) {
 	text := "a,b\n1," + strings.Repeat("x", 2000) + "\n2,3\n"
 	records := readCSVText(t, text, Options{Limits: Limits{MaxRecordBytes: 1024}})
 	require.Len(t, records, 2)
-	assert.Contains(t, records[0].Invalid, "limit of 1024")
+	assert.Contains(t, records[0].Invalid, "limit of 1,024")
 	assert.Nil(t, records[0].Payload)
 	assert.Equal(t, 2, records[0].Line)
 	assert.JSONEq(t, `{"a":"2","b":"3"}`, string(records[1].Payload))
@@ -786,5 +789,336 @@ func readCSVBenchmarkFile(b *testing.B, path string) int {
 		}
 
 		count++
+	}
+}
+
+// TestCSVWhitespaceBeforeHeader checks that lines of only whitespace before
+// the header are skipped by the delimiter detection as well as by the
+// header reading.
+func TestCSVWhitespaceBeforeHeader(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		line int
+	}{
+		{"spaces", "  \nname;phone\nAna;1\n", 3},
+		{"spaces CRLF", "  \r\nname;phone\r\nAna;1\r\n", 3},
+		{"tabs", "\t\t\nname;phone\nAna;1\n", 3},
+		{"no-break space", "\u00a0\nname;phone\nAna;1\n", 3},
+		{"several lines", "\n \n\t\n;;\nname;phone\nAna;1\n", 6},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			records := readCSVText(t, tt.text, Options{})
+			require.Len(t, records, 1)
+			assert.JSONEq(t, `{"name":"Ana","phone":"1"}`, string(records[0].Payload))
+			assert.Equal(t, tt.line, records[0].Line)
+		})
+	}
+}
+
+// TestCSVSepLine checks that Excel's "sep=" first line sets the delimiter
+// and is not read as the header.
+func TestCSVSepLine(t *testing.T) {
+	tests := []struct {
+		name   string
+		text   string
+		opts   Options
+		want   string
+		offset int64
+	}{
+		{"semicolon", "sep=;\na,b;c\n1,2;3\n", Options{}, `{"a,b":"1,2","c":"3"}`, 12},
+		{"comma", "sep=,\na;b,c\n1;2,3\n", Options{}, `{"a;b":"1;2","c":"3"}`, 12},
+		{"tab character", "sep=\t\na,b\tc\n1,2\t3\n", Options{}, `{"a,b":"1,2","c":"3"}`, 12},
+		{"tab escape", "sep=\\t\na,b\tc\n1,2\t3\n", Options{}, `{"a,b":"1,2","c":"3"}`, 13},
+		{"pipe", "sep=|\na;b|c\n1;2|3\n", Options{}, `{"a;b":"1;2","c":"3"}`, 12},
+		{"quoted", "\"sep=;\"\na,b;c\n1,2;3\n", Options{}, `{"a,b":"1,2","c":"3"}`, 14},
+		{"quoted with empty cells", "\"sep=;\";;\na,b;c\n1,2;3\n", Options{}, `{"a,b":"1,2","c":"3"}`, 16},
+		{"CRLF", "sep=;\r\na,b;c\r\n1,2;3\r\n", Options{}, `{"a,b":"1,2","c":"3"}`, 14},
+		{"CR line ends", "sep=;\ra,b;c\r1,2;3\r", Options{}, `{"a,b":"1,2","c":"3"}`, 12},
+		{"BOM", "\xef\xbb\xbfsep=;\na,b;c\n1,2;3\n", Options{}, `{"a,b":"1,2","c":"3"}`, 15},
+		{"upper case", "SEP=;\na,b;c\n1,2;3\n", Options{}, `{"a,b":"1,2","c":"3"}`, 12},
+		{"delimiter option wins", "sep=;\na,b;c\n1,2;3\n", Options{Delimiter: ','}, `{"a":"1","b;c":"2;3"}`, 12},
+		{"delimiter option and unsupported", "sep=:\na,b;c\n1,2;3\n", Options{Delimiter: ','}, `{"a":"1","b;c":"2;3"}`, 12},
+		{"UTF-16LE BOM", "\xff\xfes\x00e\x00p\x00=\x00;\x00\n\x00a\x00;\x00b\x00\n\x001\x00;\x002\x00\n\x00", Options{},
+			`{"a":"1","b":"2"}`, 10},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			records := readCSVText(t, tt.text, tt.opts)
+			require.Len(t, records, 1)
+			assert.JSONEq(t, tt.want, string(records[0].Payload))
+			assert.Equal(t, 3, records[0].Line)
+			assert.Equal(t, tt.offset, records[0].Offset)
+		})
+	}
+}
+
+func TestCSVSepLineErrors(t *testing.T) {
+	t.Run("unsupported delimiter", func(t *testing.T) {
+		fileErr := csvTextError(t, "sep=:\na:b\n1:2\n", Options{})
+		assert.Equal(t, 1, fileErr.Line)
+		assert.Contains(t, fileErr.Reason, `the first line declares the delimiter ':' with "sep="`)
+	})
+
+	t.Run("non-ASCII delimiter", func(t *testing.T) {
+		// U+013B ends in the byte of ';', which must not pass for it.
+		fileErr := csvTextError(t, "sep=\u013b\na;b\n", Options{})
+		assert.Contains(t, fileErr.Reason, `the first line declares the delimiter 'Ļ'`)
+	})
+
+	t.Run("quote error line", func(t *testing.T) {
+		fileErr := csvTextError(t, "sep=,\na,b\n1,\"x\n", Options{})
+		assert.Equal(t, 3, fileErr.Line)
+		assert.Contains(t, fileErr.Reason, "from line 3")
+	})
+
+	t.Run("text error line", func(t *testing.T) {
+		fileErr := csvTextError(t, "sep=,\na,b\n1,\"x\"y\n", Options{})
+		assert.Equal(t, 3, fileErr.Line)
+		assert.Contains(t, fileErr.Reason, "line 3 has a quote")
+	})
+}
+
+// TestCSVMixedEncodings checks that a UTF-8 file with a stray byte of
+// another encoding fails instead of being read as Windows-1252, and that
+// naming an encoding reads it.
+func TestCSVMixedEncodings(t *testing.T) {
+	const text = "nome;cidade\nJoão;São Paulo\nJos\xe9;Rio\n"
+
+	t.Run("detected", func(t *testing.T) {
+		fileErr := csvTextError(t, text, Options{})
+		assert.Equal(t, -1, fileErr.Record)
+		assert.Equal(t, 3, fileErr.Line)
+		assert.Equal(t, int64(strings.Index(text, "\xe9")), fileErr.Offset)
+		assert.Contains(t, fileErr.Reason, "mixes UTF-8 text with bytes of another encoding, starting with byte 0xE9")
+		assert.Contains(t, fileErr.Reason, "encoding=utf-8")
+		assert.Contains(t, fileErr.Reason, "encoding=windows-1252")
+	})
+
+	t.Run("utf-8 by request", func(t *testing.T) {
+		records := readCSVText(t, text, Options{Encoding: "utf-8"})
+		require.Len(t, records, 2)
+		assert.JSONEq(t, `{"nome":"João","cidade":"São Paulo"}`, string(records[0].Payload))
+		assert.Contains(t, records[1].Invalid, "not valid text")
+		assert.JSONEq(t, `{"nome":"Jos\ufffd","cidade":"Rio"}`, string(records[1].Payload))
+	})
+
+	t.Run("windows-1252 by request", func(t *testing.T) {
+		records := readCSVText(t, text, Options{Encoding: "windows-1252"})
+		require.Len(t, records, 2)
+		assert.JSONEq(t, `{"nome":"JoÃ£o","cidade":"SÃ£o Paulo"}`, string(records[0].Payload))
+		assert.JSONEq(t, `{"nome":"José","cidade":"Rio"}`, string(records[1].Payload))
+	})
+}
+
+// TestCSVInvalidKeepsPayload checks that a record marked Invalid keeps the
+// cells under the header, so the error report can show them.
+func TestCSVInvalidKeepsPayload(t *testing.T) {
+	tests := []struct {
+		name    string
+		text    string
+		invalid string
+		payload string
+	}{
+		{"value beyond header", "a,b\n1,2,3\n", "column 3", `{"a":"1","b":"2"}`},
+		{"invalid UTF-8", "a;b\nx\xffy;2\n", "not valid text", `{"a":"x\ufffdy","b":"2"}`},
+		{"NUL byte", "a,b\nx\x00y,2\n", "NUL", `{"a":"x\ufffdy","b":"2"}`},
+		{"too many fields", "a.x,a.y,b\n1,2,3\n", "4 fields", `{"a":{"x":"1","y":"2"},"b":"3"}`},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			records := readCSVText(t, tt.text, Options{Encoding: "utf-8", Limits: Limits{MaxFields: 3}})
+			require.Len(t, records, 1)
+			assert.Contains(t, records[0].Invalid, tt.invalid)
+			assert.JSONEq(t, tt.payload, string(records[0].Payload))
+		})
+	}
+}
+
+func TestCSVMessageNumbers(t *testing.T) {
+	t.Run("record size", func(t *testing.T) {
+		text := "a,b\n1," + strings.Repeat("x", 2000) + "\n"
+		records := readCSVText(t, text, Options{Limits: Limits{MaxRecordBytes: 1024}})
+		require.Len(t, records, 1)
+		assert.Equal(t, "the record is 2,016 bytes as JSON, more than the limit of 1,024", records[0].Invalid)
+	})
+
+	t.Run("row length", func(t *testing.T) {
+		text := "a,b\n1,\"" + strings.Repeat("x,y\n", 100_000) + "\n"
+		fileErr := csvTextError(t, text, Options{Limits: Limits{MaxRecordBytes: 1024}})
+		assert.Contains(t, fileErr.Reason, "longer than 69,632 bytes")
+	})
+
+	t.Run("header width", func(t *testing.T) {
+		row := strings.Repeat("c,", 1200)
+		var names []string
+		for i := range 1200 {
+			names = append(names, fmt.Sprintf("c%d", i))
+		}
+
+		fileErr := csvTextError(t, strings.Join(names, ",")+"\n"+row+"\n", Options{Limits: Limits{MaxFields: 1000}})
+		assert.Contains(t, fileErr.Reason, "the header has 1,200 columns, more than the limit of 1,000")
+	})
+
+	t.Run("one named column", func(t *testing.T) {
+		records := readCSVText(t, "a\n1,2\n", Options{Delimiter: ','})
+		require.Len(t, records, 1)
+		assert.Contains(t, records[0].Invalid, "the header has only 1 named column;")
+	})
+
+	t.Run("two named columns", func(t *testing.T) {
+		records := readCSVText(t, "a,b\n1,2,3\n", Options{})
+		require.Len(t, records, 1)
+		assert.Contains(t, records[0].Invalid, "the header has only 2 named columns;")
+	})
+}
+
+// TestCSVHeaderNamesInMessages checks that header errors name the column
+// by number and quote its name only when the name is short, because in a
+// file without a header row the names are a lead's values. The depth limit
+// is 4.
+func TestCSVHeaderNamesInMessages(t *testing.T) {
+	long := strings.Repeat("x", 41)
+	tests := []struct {
+		name    string
+		text    string
+		want    string
+		without string
+	}{
+		{"short duplicate", "email,name,email\n", `columns 1 and 3 have the same name "email"`, ""},
+		{"long duplicate", long + ",b," + long + "\n", "columns 1 and 3 have the same name;", long},
+		{"short empty part", "a,b..c\n", `the name of column 2 ("b..c") has an empty part`, ""},
+		{"long empty part", "a,x.." + long + "\n", "the name of column 2 has an empty part", long},
+		{"short clash", "a,a.b\n", `columns 1 ("a") and 2 ("a.b") use "a" both as a value and as a group`, ""},
+		{"long clash", long + "," + long + ".b\n", "columns 1 and 2 use the same name part both as a value and as a group", long},
+		{"group before value", "a.b,a\n", `columns 1 ("a.b") and 2 ("a") use "a" both`, ""},
+		{"long nesting", "a,b.c.d.e." + long + "\n", "the name of column 2 nests 5 objects deep", long},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fileErr := csvTextError(t, tt.text, Options{Limits: Limits{MaxDepth: 4}})
+			assert.Contains(t, fileErr.Reason, tt.want)
+			if tt.without != "" {
+				assert.NotContains(t, fileErr.Reason, tt.without)
+			}
+		})
+	}
+}
+
+// TestCSVNotSepLine checks first lines that look like a "sep=" line but are
+// a header.
+func TestCSVNotSepLine(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want string
+	}{
+		{"no delimiter", "sep=\n1\n", `{"sep=":"1"}`},
+		{"more text", "sep=;x,b\n1,2\n", `{"sep=;x":"1","b":"2"}`},
+		{"unclosed quote", "\"sep=;,b\"\n1\n", `{"sep=;,b":"1"}`},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			records := readCSVText(t, tt.text, Options{})
+			require.Len(t, records, 1)
+			assert.JSONEq(t, tt.want, string(records[0].Payload))
+		})
+	}
+}
+
+// TestScanUTF8 checks the first invalid byte, its line and the multi-byte
+// flag, also where a rune or the bytes of interest lie across the 256 KiB
+// reads.
+func TestScanUTF8(t *testing.T) {
+	const read = 256 << 10
+	tests := []struct {
+		name      string
+		text      string
+		invalid   int64
+		line      int
+		multiByte bool
+	}{
+		{"ASCII", "a,b\n1,2\n", -1, 0, false},
+		{"UTF-8", "a\nJoão\n", -1, 0, true},
+		{"replacement character", "a\n\xef\xbf\xbd\n", -1, 0, true},
+		{"Windows-1252", "a\nJo\xe3o\n", 4, 2, false},
+		{"mixed", "a\nJo\xe3o\nSão\n", 4, 2, true},
+		{"CR line ends", "a\rb\r\xe9\r", 4, 3, false},
+		{"CRLF line ends", "a\r\nb\r\n\xe9\r\n", 6, 3, false},
+		{"rune cut at the end", "João\xc3", 5, 1, true},
+		{"rune across reads", strings.Repeat("a", read-1) + "ã\n", -1, 0, true},
+		{"invalid byte after a read", "ã" + strings.Repeat("a\n", read) + "\xe9", 2 + 2*read, read + 1, true},
+		{"UTF-8 after a read", "\xe9" + strings.Repeat("a\n", read) + "ã", 0, 1, true},
+		{"Windows-1252 over reads", strings.Repeat("Jo\xe3o\n", read), 2, 1, false},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			scan, err := scanUTF8(strings.NewReader(tt.text))
+			require.NoError(t, err)
+			assert.Equal(t, tt.invalid, scan.invalid, "offset of the first invalid byte")
+			assert.Equal(t, tt.line, scan.line, "line of the first invalid byte")
+			assert.Equal(t, tt.multiByte, scan.multiByte, "valid multi-byte sequence")
+		})
+	}
+}
+
+// TestCSVNULRules checks the two rules for a NUL byte: in the first
+// HeadSize bytes it makes Detect reject the file as binary, and after them
+// it makes its record invalid.
+func TestCSVNULRules(t *testing.T) {
+	t.Run("in the head", func(t *testing.T) {
+		_, err := Detect([]byte("a,b\nx\x00y,3\n"), "leads.csv", "")
+		var detectErr *DetectError
+		require.ErrorAs(t, err, &detectErr)
+		assert.Equal(t, DetectBinary, detectErr.Code)
+	})
+
+	text := "a,b\n" + strings.Repeat("1,2\n", HeadSize/4) + "x\x00y,3\n"
+	t.Run("after the head", func(t *testing.T) {
+		format, err := Detect([]byte(text[:HeadSize]), "leads.csv", "")
+		require.NoError(t, err)
+		assert.Equal(t, CSV, format)
+	})
+
+	t.Run("record after the head", func(t *testing.T) {
+		records := readCSVText(t, text, Options{})
+		require.Len(t, records, HeadSize/4+1)
+		last := records[len(records)-1]
+		assert.Contains(t, last.Invalid, `the value of column 1 ("a") contains a NUL byte`)
+		assert.JSONEq(t, `{"a":"x\ufffdy","b":"3"}`, string(last.Payload))
+	})
+}
+
+// TestCSVLoneCR checks that a CR without LF is data in a file whose first
+// 64 KiB contain an LF, and a line break in one whose first 64 KiB do not.
+func TestCSVLoneCR(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want []string
+	}{
+		{"unquoted", "a,b\nx\ry,2\n", []string{`{"a":"x\ry","b":"2"}`}},
+		{"quoted", "a,b\n1,\"x\ry\"\n", []string{`{"a":"1","b":"x\ry"}`}},
+		{"between fields", "a,b,c\n1,2\r3,4\n", []string{`{"a":"1","b":"2\r3","c":"4"}`}},
+		{"before CRLF", "a,b\n1,x\r\r\n", []string{`{"a":"1","b":"x\r"}`}},
+		{"at the end of the file", "a,b\n1,2\r", []string{`{"a":"1","b":"2"}`}},
+		{"CR line ends", "a,b\r1,\"x\ry\"\r3,4\r", []string{`{"a":"1","b":"x\ny"}`, `{"a":"3","b":"4"}`}},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			records := readCSVText(t, tt.text, Options{})
+			require.Len(t, records, len(tt.want))
+			for i, want := range tt.want {
+				assert.JSONEq(t, want, string(records[i].Payload), "record %d", i+1)
+			}
+		})
 	}
 }

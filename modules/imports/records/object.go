@@ -2,6 +2,7 @@ package records
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -14,11 +15,16 @@ type objectBuilder struct {
 	root  *headerNode
 	width int // columns with a name; cells beyond are not part of the record
 	names []string
+	// column returns the label of a 0-based column for messages.
+	column func(col int) string
 	// keys is the number of keys of a row with every cell set, groups
 	// included. Rows need their keys counted only when it is over the limit.
 	keys   int
 	limits Limits
 	buf    []byte
+	// clean holds the cells of an invalid row with their NUL bytes and
+	// invalid UTF-8 replaced, so that its payload can still be built.
+	clean []string
 }
 
 // headerNode is one key of the output object: a column (col >= 0) or a
@@ -29,10 +35,23 @@ type headerNode struct {
 	children []*headerNode
 }
 
-// newObjectBuilder checks the header row. Trailing columns without a name
-// are allowed (spreadsheets often export some), but any other empty name,
-// a duplicate, or a name that is both a value and a group is an error.
+// maxQuotedName is the longest column name, in characters, that messages
+// quote. In a file without a header row the names are a lead's values, so
+// a column with a longer name is named only by its position.
+const maxQuotedName = 40
+
+// newObjectBuilder checks the header row and names columns in messages by
+// their 1-based number, as CSV files count them.
 func newObjectBuilder(header []string, limits Limits) (*objectBuilder, error) {
+	return newLabeledObjectBuilder(header, limits, func(col int) string { return strconv.Itoa(col + 1) })
+}
+
+// newLabeledObjectBuilder checks the header row, and names columns in
+// messages with column, which gets the 0-based index in header. Trailing
+// columns without a name are allowed (spreadsheets often export some), but
+// any other empty name, a duplicate, or a name that is both a value and a
+// group is an error.
+func newLabeledObjectBuilder(header []string, limits Limits, column func(col int) string) (*objectBuilder, error) {
 	names := make([]string, len(header))
 	width := 0
 	for i, h := range header {
@@ -48,40 +67,51 @@ func newObjectBuilder(header []string, limits Limits) (*objectBuilder, error) {
 
 	names = names[:width]
 	if width > limits.MaxFields {
-		return nil, fmt.Errorf("the header has %d columns, more than the limit of %d", width, limits.MaxFields)
+		return nil, fmt.Errorf("the header has %s columns, more than the limit of %s",
+			groupDigits(int64(width)), groupDigits(int64(limits.MaxFields)))
 	}
 
-	root := &headerNode{col: -1}
+	b := &objectBuilder{root: &headerNode{col: -1}, width: width, names: names, column: column, limits: limits}
 	seen := make(map[string]int, width)
 	for i, name := range names {
 		if name == "" {
-			return nil, fmt.Errorf("column %d has no name; give every column a header", i+1)
+			return nil, fmt.Errorf("column %s has no name; give every column a header", column(i))
 		}
 
 		if first, ok := seen[name]; ok {
-			return nil, fmt.Errorf("the column name %q is used by columns %d and %d; make header names unique", name, first+1, i+1)
+			same := "the same name"
+			if q := quotedName(name); q != "" {
+				same += " " + q
+			}
+
+			return nil, fmt.Errorf("columns %s and %s have %s; make header names unique", column(first), column(i), same)
 		}
 
 		seen[name] = i
-		if err := root.add(strings.Split(name, "."), name, i, limits.MaxDepth); err != nil {
+		if err := b.add(strings.Split(name, "."), i); err != nil {
 			return nil, err
 		}
 	}
 
-	return &objectBuilder{root: root, width: width, names: names, keys: root.countNodes(), limits: limits}, nil
+	b.keys = b.root.countNodes()
+
+	return b, nil
 }
 
-func (n *headerNode) add(path []string, name string, col, maxDepth int) error {
+// add puts column col, whose name has the dot-separated parts path, into
+// the tree of keys.
+func (b *objectBuilder) add(path []string, col int) error {
 	// Each part of the name opens one object, the record being the first.
-	if len(path) > maxDepth {
-		return fmt.Errorf("the column name %q nests %d objects deep, more than the limit of %d", name, len(path), maxDepth)
+	if len(path) > b.limits.MaxDepth {
+		return fmt.Errorf("the name of %s nests %s objects deep, more than the limit of %s",
+			b.columnRef(col), groupDigits(int64(len(path))), groupDigits(int64(b.limits.MaxDepth)))
 	}
 
-	node := n
+	node := b.root
 	for i, key := range path {
 		key = strings.TrimSpace(key)
 		if key == "" {
-			return fmt.Errorf("the column name %q has an empty part between dots", name)
+			return fmt.Errorf("the name of %s has an empty part between dots; remove the extra dot", b.columnRef(col))
 		}
 
 		last := i == len(path)-1
@@ -99,7 +129,7 @@ func (n *headerNode) add(path []string, name string, col, maxDepth int) error {
 			child = &headerNode{key: key, col: -1}
 			node.children = append(node.children, child)
 		case last || child.col >= 0:
-			return fmt.Errorf("the column name %q clashes with another column that uses %q both as a value and as a group", name, key)
+			return b.clashError(child.firstColumn(), col, key)
 		}
 
 		if last {
@@ -112,24 +142,72 @@ func (n *headerNode) add(path []string, name string, col, maxDepth int) error {
 	return nil
 }
 
-// build returns the record of one row, or a non-empty invalid message when
-// the row breaks a rule and must not be sent.
+// clashError is the error for two columns, first and col, whose names use
+// key both as a value and as a group, as "phone" and "phone.ddd" do.
+func (b *objectBuilder) clashError(first, col int, key string) error {
+	part := "the same name part"
+	if q := quotedName(key); q != "" {
+		part = q
+	}
+
+	return fmt.Errorf("columns %s and %s use %s both as a value and as a group; rename one of them",
+		b.labelWithName(first), b.labelWithName(col), part)
+}
+
+// firstColumn returns the column of n, or the first column of its group.
+// Columns are added in order, so a group's first child leads to it.
+func (n *headerNode) firstColumn() int {
+	for n.col < 0 && len(n.children) > 0 {
+		n = n.children[0]
+	}
+
+	return n.col
+}
+
+// columnRef names column col in a message, as in `column 2 ("phone")`.
+func (b *objectBuilder) columnRef(col int) string {
+	return "column " + b.labelWithName(col)
+}
+
+// labelWithName returns the label of column col followed by its quoted
+// name, or the label alone when the name is too long to quote.
+func (b *objectBuilder) labelWithName(col int) string {
+	label := b.column(col)
+	if q := quotedName(b.names[col]); q != "" {
+		label += " (" + q + ")"
+	}
+
+	return label
+}
+
+// quotedName returns name quoted for a message, or "" when it is longer
+// than maxQuotedName characters.
+func quotedName(name string) string {
+	if utf8.RuneCountInString(name) > maxQuotedName {
+		return ""
+	}
+
+	return strconv.Quote(name)
+}
+
+// build returns the record of one row, and a non-empty invalid message
+// when the row breaks a rule and must not be sent. An invalid record still
+// gets the payload of the cells under the header, with NUL bytes and
+// invalid UTF-8 replaced by U+FFFD, so that the error report shows the row.
+// Only a payload over MaxRecordBytes is dropped.
 func (b *objectBuilder) build(cells []string) ([]byte, string) {
-	for i := b.width; i < len(cells); i++ {
-		if strings.TrimSpace(cells[i]) != "" {
-			return nil, fmt.Sprintf("the row has a value in column %d, but the header has only %d named columns", i+1, b.width)
+	invalid := b.beyondHeader(cells)
+	if reason := b.badCell(cells); reason != "" {
+		if invalid == "" {
+			invalid = reason
 		}
+
+		cells = b.cleanCells(cells)
 	}
 
-	for i := 0; i < len(cells) && i < b.width; i++ {
-		if !utf8.ValidString(cells[i]) {
-			return nil, fmt.Sprintf("the value of column %q is not valid text in the file's encoding; set the field \"encoding\"", b.names[i])
-		}
-	}
-
-	if b.keys > b.limits.MaxFields {
+	if invalid == "" && b.keys > b.limits.MaxFields {
 		if n := b.root.countKeys(cells); n > b.limits.MaxFields {
-			return nil, fmt.Sprintf("the record has %d fields, counting nested ones, more than the limit of %d", n, b.limits.MaxFields)
+			invalid = fieldsReason(n, b.limits.MaxFields)
 		}
 	}
 
@@ -140,13 +218,68 @@ func (b *objectBuilder) build(cells []string) ([]byte, string) {
 	}
 
 	if len(b.buf) > b.limits.MaxRecordBytes {
-		return nil, fmt.Sprintf("the record is %d bytes as JSON, more than the limit of %d", len(b.buf), b.limits.MaxRecordBytes)
+		if invalid == "" {
+			invalid = fmt.Sprintf("the record is %s bytes as JSON, more than the limit of %s",
+				groupDigits(int64(len(b.buf))), groupDigits(int64(b.limits.MaxRecordBytes)))
+		}
+
+		return nil, invalid
 	}
 
 	out := make([]byte, len(b.buf))
 	copy(out, b.buf)
 
-	return out, ""
+	return out, invalid
+}
+
+// beyondHeader returns the invalid message for a row with a value after
+// the last named column, or "".
+func (b *objectBuilder) beyondHeader(cells []string) string {
+	for i := b.width; i < len(cells); i++ {
+		if strings.TrimSpace(cells[i]) == "" {
+			continue
+		}
+
+		named := "named columns"
+		if b.width == 1 {
+			named = "named column"
+		}
+
+		return fmt.Sprintf("the row has a value in column %s, but the header has only %s %s; name that column in the header row or remove the value",
+			b.column(i), groupDigits(int64(b.width)), named)
+	}
+
+	return ""
+}
+
+// badCell returns the invalid message for the first cell under the header
+// that contains a NUL byte or invalid UTF-8, or "".
+func (b *objectBuilder) badCell(cells []string) string {
+	for i := 0; i < len(cells) && i < b.width; i++ {
+		switch {
+		case strings.IndexByte(cells[i], 0) >= 0:
+			return fmt.Sprintf("the value of %s contains a NUL byte (0x00), which the database cannot store; remove it from the file",
+				b.columnRef(i))
+		case !utf8.ValidString(cells[i]):
+			return fmt.Sprintf("the value of %s is not valid text in the file's encoding; set the field \"encoding\" or save the file as UTF-8",
+				b.columnRef(i))
+		}
+	}
+
+	return ""
+}
+
+// cleanCells returns the cells under the header with NUL bytes and invalid
+// UTF-8 replaced by U+FFFD. The slice is reused by the next call.
+func (b *objectBuilder) cleanCells(cells []string) []string {
+	b.clean = b.clean[:0]
+	for i := 0; i < len(cells) && i < b.width; i++ {
+		cell := strings.ToValidUTF8(cells[i], "\uFFFD")
+		cell = strings.ReplaceAll(cell, "\x00", "\uFFFD")
+		b.clean = append(b.clean, cell)
+	}
+
+	return b.clean
 }
 
 // countKeys returns the number of keys that n's object has for a row:

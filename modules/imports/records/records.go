@@ -109,7 +109,9 @@ type Options struct {
 	Delimiter rune
 	// Encoding is a WHATWG encoding label ("utf-8", "windows-1252",
 	// "iso-8859-1", "utf-16le", "shift_jis"...). Empty detects it: a BOM
-	// decides, and a CSV that is not valid UTF-8 is read as Windows-1252.
+	// decides, and a CSV that is not valid UTF-8 is read as Windows-1252,
+	// unless it also contains valid multi-byte UTF-8, which fails as a mix
+	// of encodings.
 	Encoding string
 	// Sheet is the XLSX sheet to read by name; empty reads the first one.
 	Sheet  string

@@ -231,14 +231,14 @@ func (r *xlsxReader) readHeader() error {
 	names := r.rowCells()[lead:]
 	if r.oversize {
 		return &FileError{Record: -1, Line: r.row, Offset: -1, Reason: fmt.Sprintf(
-			"the header row contains more than %d bytes of text; the first row with values must name the columns, so check that the sheet starts with the header", r.limits.MaxRecordBytes)}
+			"the header row contains more than %s bytes of text; the first row with values must name the columns, so check that the sheet starts with the header", groupDigits(int64(r.limits.MaxRecordBytes)))}
 	}
 
 	if err := checkHeaderNames(names, lead); err != nil {
 		return &FileError{Record: -1, Line: r.row, Offset: -1, Reason: err.Error()}
 	}
 
-	builder, err := newObjectBuilder(names, r.limits)
+	builder, err := newLabeledObjectBuilder(names, r.limits, func(i int) string { return columnName(lead + i) })
 	if err != nil {
 		return &FileError{Record: -1, Line: r.row, Offset: -1, Reason: err.Error()}
 	}
@@ -282,8 +282,8 @@ func checkHeaderNames(names []string, lead int) error {
 func (r *xlsxReader) record() Record {
 	rec := Record{Line: r.row, Offset: -1}
 	if r.oversize {
-		rec.Invalid = fmt.Sprintf("the row's cells contain more than %d bytes of text, the limit for a record; shorten the values",
-			r.limits.MaxRecordBytes)
+		rec.Invalid = fmt.Sprintf("the row's cells contain more than %s bytes of text, the limit for a record; shorten the values",
+			groupDigits(int64(r.limits.MaxRecordBytes)))
 
 		return rec
 	}

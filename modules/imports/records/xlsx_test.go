@@ -636,13 +636,13 @@ func TestXLSXZipBombLyingSize(t *testing.T) {
 	row := `<row><c t="inlineStr"><is><t>a</t></is></c></row>`
 	sheet := xlsxSheet(strings.Repeat(row, (4<<20)/len(row)))
 	fe := xlsxFileError(t, writeRawXLSX(t, sheet, 1000), Options{})
-	assert.Contains(t, fe.Reason, "expands to more than its declared 1000 bytes")
+	assert.Contains(t, fe.Reason, "expands to more than its declared 1,000 bytes")
 	assert.Contains(t, fe.Reason, "it may be a ZIP bomb")
 }
 
 func TestXLSXZipBombDeclaredSize(t *testing.T) {
 	fe := xlsxFileError(t, writeRawXLSX(t, xlsxSheet(""), 5<<30), Options{})
-	assert.Contains(t, fe.Reason, "more than the limit of 4294967296")
+	assert.Contains(t, fe.Reason, "more than the limit of 4,294,967,296")
 }
 
 func TestXLSXZipDirectoryTooLarge(t *testing.T) {
@@ -667,7 +667,7 @@ func TestXLSXZipDirectoryTooLarge(t *testing.T) {
 	require.NoError(t, f.Close())
 
 	fe := xlsxFileError(t, path, Options{})
-	assert.Contains(t, fe.Reason, "the archive lists 70005 entries")
+	assert.Contains(t, fe.Reason, "the archive lists 70,005 entries")
 }
 
 func TestXLSXSharedStringsSpill(t *testing.T) {

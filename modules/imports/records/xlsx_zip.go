@@ -76,8 +76,8 @@ func checkZIPDirectory(f io.ReaderAt, size int64) error {
 	directory := uint64(size) - min(offset, uint64(size))
 	if entries > xlsxMaxEntries || directory > xlsxMaxDirectory {
 		return &FileError{Record: -1, Offset: -1, Reason: fmt.Sprintf(
-			"the archive lists %d entries in a %d-byte directory, more than the limits of %d entries and %d bytes for an XLSX workbook; it may be a ZIP bomb",
-			entries, directory, xlsxMaxEntries, xlsxMaxDirectory)}
+			"the archive lists %s entries in a %s-byte directory, more than the limits of %s entries and %s bytes for an XLSX workbook; it may be a ZIP bomb",
+			groupDigits(int64(entries)), groupDigits(int64(directory)), groupDigits(xlsxMaxEntries), groupDigits(xlsxMaxDirectory))}
 	}
 
 	return nil
@@ -144,14 +144,14 @@ func (p *xlsxPackage) open(f *zip.File) (*xmlPart, error) {
 	size := f.UncompressedSize64
 	if size > xlsxMaxPartSize {
 		return nil, &FileError{Record: -1, Offset: -1, Reason: fmt.Sprintf(
-			"the workbook part %s expands to %d bytes when decompressed, more than the limit of %d; it may be a ZIP bomb",
-			f.Name, size, uint64(xlsxMaxPartSize))}
+			"the workbook part %s expands to %s bytes when decompressed, more than the limit of %s; it may be a ZIP bomb",
+			f.Name, groupDigits(int64(min(size, 1<<62))), groupDigits(xlsxMaxPartSize))}
 	}
 
 	if size > xlsxRatioMinSize && (f.CompressedSize64 == 0 || size/f.CompressedSize64 > xlsxMaxRatio) {
 		return nil, &FileError{Record: -1, Offset: -1, Reason: fmt.Sprintf(
-			"the workbook part %s expands from %d to %d bytes when decompressed, more than %d times; it may be a ZIP bomb",
-			f.Name, f.CompressedSize64, size, xlsxMaxRatio)}
+			"the workbook part %s expands from %s to %s bytes when decompressed, more than %d times; it may be a ZIP bomb",
+			f.Name, groupDigits(int64(f.CompressedSize64)), groupDigits(int64(size)), xlsxMaxRatio)}
 	}
 
 	rc, err := f.Open()
@@ -246,7 +246,7 @@ func (c *countingReader) Read(b []byte) (int, error) {
 
 func (c *countingReader) bombError() error {
 	return &partError{reason: fmt.Sprintf(
-		"the workbook part %s expands to more than its declared %d bytes when decompressed; it may be a ZIP bomb", c.part, c.declared)}
+		"the workbook part %s expands to more than its declared %s bytes when decompressed; it may be a ZIP bomb", c.part, groupDigits(int64(c.declared)))}
 }
 
 // byteSource is the buffered io.ByteReader the XML decoder reads from. It
@@ -304,8 +304,8 @@ func (s *byteSource) fill() error {
 	s.i, s.n = 0, 0
 	if s.base-s.start > s.limit {
 		s.err = &partError{reason: fmt.Sprintf(
-			"the workbook part %s has an XML element or text longer than %d bytes, which spreadsheet programs do not write; the file may be damaged",
-			s.part, s.limit)}
+			"the workbook part %s has an XML element or text longer than %s bytes, which spreadsheet programs do not write; the file may be damaged",
+			s.part, groupDigits(int64(s.limit)))}
 
 		return s.err
 	}
