@@ -106,3 +106,8 @@ ALTER TABLE "BatchLocks" ADD COLUMN "LockedBy" varchar(128);
 -- 0007 add reading options to ImportBatches and source lines to ImportItems
 ALTER TABLE "ImportBatches" ADD COLUMN "ImportOptionsJson" text;
 ALTER TABLE "ImportItems" ADD COLUMN "SourceLine" integer;
+-- 0008 add batch control columns and client indexes to ImportBatches
+ALTER TABLE "ImportBatches" ADD COLUMN "ParentBatchId" uuid;
+ALTER TABLE "ImportBatches" ADD COLUMN "CancelRequestedAt" timestamptz;
+CREATE INDEX IF NOT EXISTS "IX_ImportBatches_ClientId_Checksum" ON "ImportBatches" ("ClientId", "Checksum");
+CREATE INDEX IF NOT EXISTS "IX_ImportBatches_ClientId_CreatedAt" ON "ImportBatches" ("ClientId", "CreatedAt");

@@ -106,3 +106,8 @@ ALTER TABLE "BatchLocks" ADD COLUMN "LockedBy" TEXT;
 -- 0007 add reading options to ImportBatches and source lines to ImportItems
 ALTER TABLE "ImportBatches" ADD COLUMN "ImportOptionsJson" TEXT;
 ALTER TABLE "ImportItems" ADD COLUMN "SourceLine" INTEGER;
+-- 0008 add batch control columns and client indexes to ImportBatches
+ALTER TABLE "ImportBatches" ADD COLUMN "ParentBatchId" TEXT;
+ALTER TABLE "ImportBatches" ADD COLUMN "CancelRequestedAt" DATETIME;
+CREATE INDEX IF NOT EXISTS "IX_ImportBatches_ClientId_Checksum" ON "ImportBatches" ("ClientId", "Checksum");
+CREATE INDEX IF NOT EXISTS "IX_ImportBatches_ClientId_CreatedAt" ON "ImportBatches" ("ClientId", "CreatedAt");

@@ -119,3 +119,10 @@ ALTER TABLE [BatchLocks] ADD [LockedBy] nvarchar(128);
 -- 0007 add reading options to ImportBatches and source lines to ImportItems
 ALTER TABLE [ImportBatches] ADD [ImportOptionsJson] nvarchar(max);
 ALTER TABLE [ImportItems] ADD [SourceLine] int;
+-- 0008 add batch control columns and client indexes to ImportBatches
+ALTER TABLE [ImportBatches] ADD [ParentBatchId] uniqueidentifier;
+ALTER TABLE [ImportBatches] ADD [CancelRequestedAt] datetime2;
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_ImportBatches_ClientId_Checksum' AND object_id = OBJECT_ID(N'dbo.ImportBatches'))
+CREATE INDEX [IX_ImportBatches_ClientId_Checksum] ON [ImportBatches] ([ClientId], [Checksum]);
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_ImportBatches_ClientId_CreatedAt' AND object_id = OBJECT_ID(N'dbo.ImportBatches'))
+CREATE INDEX [IX_ImportBatches_ClientId_CreatedAt] ON [ImportBatches] ([ClientId], [CreatedAt]);

@@ -71,6 +71,18 @@ var (
 	errInvalidCursor = httpserver.NewError(http.StatusBadRequest, "invalid_cursor",
 		"The query parameter \"cursor\" is not one this API returned. Pass the \"nextCursor\" of the previous page unchanged, or leave it out to start from the first item.",
 		"O parâmetro \"cursor\" não foi gerado por esta API. Envie o \"nextCursor\" da página anterior sem alterações ou omita-o para começar do primeiro item.")
+	errInvalidBatchStatus = httpserver.NewError(http.StatusBadRequest, "invalid_status",
+		"The query parameter \"status\" must be Pending, Scheduled, Processing, Completed, CompletedWithErrors, Failed or Cancelled, or several of them separated by commas; see \"status\".",
+		"O parâmetro \"status\" deve ser Pending, Scheduled, Processing, Completed, CompletedWithErrors, Failed ou Cancelled, ou vários deles separados por vírgula; veja \"status\".")
+	errInvalidTime = httpserver.NewError(http.StatusBadRequest, "invalid_time",
+		"A time parameter is not an RFC 3339 timestamp; see \"parameter\" and \"value\". Send a time such as 2026-12-04T00:00:00Z or 2026-12-04T00:00:00-03:00.",
+		"Um parâmetro de data e hora não está no formato RFC 3339; veja \"parameter\" e \"value\". Envie um horário como 2026-12-04T00:00:00Z ou 2026-12-04T00:00:00-03:00.")
+	errNotCancellable = httpserver.NewError(http.StatusConflict, "batch_not_cancellable",
+		"The batch has already finished and cannot be cancelled; see \"status\".",
+		"O lote já terminou e não pode ser cancelado; veja \"status\".")
+	errDuplicateUpload = httpserver.NewError(http.StatusConflict, "duplicate_upload",
+		"This client already uploaded a file with the same content; see \"batchId\" and \"status\". Follow that batch, or send the form field allowDuplicate=true to import the file again.",
+		"Este cliente já enviou um arquivo com o mesmo conteúdo; veja \"batchId\" e \"status\". Acompanhe esse lote ou envie o campo allowDuplicate=true para importar o arquivo de novo.")
 	errUploadInterrupted = httpserver.NewError(http.StatusBadRequest, "upload_interrupted",
 		"The upload was interrupted or the multipart body is malformed. Send the file again.",
 		"O envio foi interrompido ou o corpo multipart está malformado. Envie o arquivo novamente.")

@@ -21,6 +21,8 @@ type handlers struct {
 	// requiredFields is ImportBatch:RequiredFields, which the error report
 	// shows as columns even when no failed record has them.
 	requiredFields []string
+	// duplicateWindow is ImportBatch:DuplicateWindowHours.
+	duplicateWindow time.Duration
 }
 
 // batchResponse is the body of GET /imports/{batchId}.
@@ -47,6 +49,11 @@ type batchResponse struct {
 	ErrorSummary     *string `json:"errorSummary"`
 	OriginDefault    *string `json:"originDefault"`
 	RequestedBy      *string `json:"requestedBy"`
+	PolicyReason     *string `json:"policyReason"`
+	// ParentBatchID is the batch whose failed records this one retries.
+	ParentBatchID *string `json:"parentBatchId"`
+	// CancelRequested is true once the client asked to cancel the batch.
+	CancelRequested bool `json:"cancelRequested"`
 }
 
 func utc(t *time.Time) *time.Time {
@@ -67,7 +74,12 @@ func (h *handlers) getBatch(c echo.Context) error {
 		return err
 	}
 
-	return c.JSON(http.StatusOK, batchResponse{
+	return c.JSON(http.StatusOK, newBatchResponse(b))
+}
+
+// newBatchResponse returns the API view of a batch.
+func newBatchResponse(b Batch) batchResponse {
+	resp := batchResponse{
 		BatchID:          b.ID.String(),
 		Status:           b.Status,
 		FileName:         b.FileName,
@@ -88,5 +100,14 @@ func (h *handlers) getBatch(c echo.Context) error {
 		ErrorSummary:     b.ErrorSummary,
 		OriginDefault:    b.OriginDefault,
 		RequestedBy:      b.RequestedBy,
-	})
+		PolicyReason:     b.PolicyReason,
+	}
+	if b.ParentBatchID != nil {
+		parent := b.ParentBatchID.String()
+		resp.ParentBatchID = &parent
+	}
+
+	resp.CancelRequested = b.CancelRequestedAt != nil
+
+	return resp
 }

@@ -159,7 +159,7 @@ func TestImportsAPI(t *testing.T) {
 	})
 
 	t.Run("wrong method is a 405", func(t *testing.T) {
-		for _, tc := range []struct{ method, path string }{{http.MethodGet, "/imports"}, {http.MethodDelete, "/imports/x"}} {
+		for _, tc := range []struct{ method, path string }{{http.MethodPut, "/imports"}, {http.MethodDelete, "/imports/x"}, {http.MethodGet, "/imports/x/cancel"}} {
 			req, err := http.NewRequest(tc.method, srv.URL+tc.path, nil)
 			require.NoError(t, err)
 			resp, body := do(t, req)

@@ -94,6 +94,28 @@ func Migrations() []database.Migration {
 				return []string{d.DropColumn("ImportItems", "SourceLine"), d.DropColumn("ImportBatches", "ImportOptionsJson")}
 			},
 		},
+		{
+			Version: "0008",
+			Name:    "add batch control columns and client indexes to ImportBatches",
+			Up: func(d database.Dialect) []string {
+				return []string{
+					d.AddColumn("ImportBatches", database.Column{Name: "ParentBatchId", Type: database.TypeUUID, Nullable: true}),
+					d.AddColumn("ImportBatches", database.Column{Name: "CancelRequestedAt", Type: database.TypeTime, Nullable: true}),
+					// Duplicate uploads are found by client and checksum.
+					d.CreateIndex("IX_ImportBatches_ClientId_Checksum", "ImportBatches", false, "ClientId", "Checksum"),
+					// The batch list pages through a client's batches by creation time.
+					d.CreateIndex("IX_ImportBatches_ClientId_CreatedAt", "ImportBatches", false, "ClientId", "CreatedAt"),
+				}
+			},
+			Down: func(d database.Dialect) []string {
+				return []string{
+					d.DropIndex("IX_ImportBatches_ClientId_CreatedAt", "ImportBatches"),
+					d.DropIndex("IX_ImportBatches_ClientId_Checksum", "ImportBatches"),
+					d.DropColumn("ImportBatches", "CancelRequestedAt"),
+					d.DropColumn("ImportBatches", "ParentBatchId"),
+				}
+			},
+		},
 	}
 }
 

@@ -85,6 +85,11 @@ type Batch struct {
 	// ImportOptionsJSON holds the reading and validation options given at
 	// upload (see ImportOptions), NULL when none were.
 	ImportOptionsJSON *string `gorm:"column:ImportOptionsJson"`
+	// ParentBatchID is the batch whose failed records this one retries.
+	ParentBatchID *database.UUID `gorm:"column:ParentBatchId"`
+	// CancelRequestedAt is set when the client cancels a batch while it
+	// is Processing; the worker stops before its next chunk.
+	CancelRequestedAt *time.Time `gorm:"column:CancelRequestedAt"`
 }
 
 // TableName keeps the .NET table name.

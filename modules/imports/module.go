@@ -4,6 +4,8 @@
 package imports
 
 import (
+	"time"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/dataflow/dataflow/modules/imports/records"
@@ -35,12 +37,15 @@ func (m *Module) Register(k *kernel.Kernel) error {
 
 	m.store = &store{db: k.DB, now: k.Now}
 	h := &handlers{store: m.store, storage: k.Storage, log: k.Log, now: k.Now, maxFileSizeMb: k.Settings.ImportStorage.MaxFileSizeMb,
-		uploadIdleTimeout: k.Settings.ImportStorage.UploadIdleTimeout, requiredFields: k.Settings.ImportBatch.RequiredFields}
+		uploadIdleTimeout: k.Settings.ImportStorage.UploadIdleTimeout, requiredFields: k.Settings.ImportBatch.RequiredFields,
+		duplicateWindow: time.Duration(k.Settings.ImportBatch.DuplicateWindowHours * float64(time.Hour))}
 	k.AddRoutes(func(e *echo.Echo) {
 		// Middleware per route, not per group, because a group's catch-all
 		// would return 404 where a wrong method deserves 405.
 		e.POST("/imports", h.upload, m.auth)
+		e.GET("/imports", h.listBatches, m.auth)
 		e.GET("/imports/:batchId", h.getBatch, m.auth)
+		e.POST("/imports/:batchId/cancel", h.cancelBatch, m.auth)
 		e.GET("/imports/:batchId/items", h.listItems, m.auth)
 		e.GET("/imports/:batchId/errors.csv", h.errorsCSV, m.auth)
 	})

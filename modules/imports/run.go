@@ -22,6 +22,8 @@ import (
 var (
 	errStopRequested = errors.New("stop requested")
 	errMissingFile   = errors.New("the uploaded file is missing")
+	// errCancelled ends a run whose batch the client cancelled.
+	errCancelled = errors.New("cancelled by the client")
 )
 
 // stageBatchSize is the number of records staged per transaction.
@@ -82,10 +84,35 @@ func (r *batchRun) retry(work context.Context, what string, step func() error) e
 	}
 }
 
+// checkCancel returns errCancelled once the client has asked to cancel
+// the batch. It runs before each chunk is sent, so no chunk leaves after
+// the request is seen.
+func (r *batchRun) checkCancel(work context.Context) error {
+	var cancelled bool
+	err := r.retry(work, "checking for a cancellation", func() (err error) {
+		cancelled, err = r.w.store.cancelRequested(work, r.b.ID)
+
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	if cancelled {
+		return errCancelled
+	}
+
+	return nil
+}
+
 // execute stages the file if needed, then delivers chunk by chunk and sets
 // the final status. When stop ends, it returns between two chunks. When
 // work ends, it aborts at once.
 func (r *batchRun) execute(stop, work context.Context) error {
+	if err := r.checkCancel(work); err != nil {
+		return err
+	}
+
 	if r.b.StagedAt == nil {
 		if err := r.stage(work); err != nil {
 			return err
@@ -259,6 +286,10 @@ func (r *batchRun) stage(work context.Context) error {
 
 		pending = append(pending, item)
 		if len(pending) == stageBatchSize {
+			if err := r.checkCancel(work); err != nil {
+				return err
+			}
+
 			stagedAfter := seq + 1
 			if err := r.retry(work, "staging records", func() error {
 				return r.w.store.stageItems(work, r.b.ID, r.token, pending, stagedAfter)
@@ -371,6 +402,10 @@ func (r *batchRun) deliver(work context.Context, items []pendingItem, index int)
 	}
 
 	if err := r.confirmLease(work); err != nil {
+		return err
+	}
+
+	if err := r.checkCancel(work); err != nil {
 		return err
 	}
 

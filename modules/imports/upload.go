@@ -1,6 +1,7 @@
 package imports
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -34,6 +36,8 @@ type uploadForm struct {
 	RequestedBy   string
 	Metadata      string
 	Options       ImportOptions
+	// AllowDuplicate skips the check for an earlier upload of the same file.
+	AllowDuplicate bool
 	// The raw text of requiredFields and dedupKey, checked like the
 	// other fields before it is used.
 	requiredFieldsText string
@@ -42,6 +46,8 @@ type uploadForm struct {
 
 func (f *uploadForm) set(name, value string) {
 	switch name {
+	case "allowDuplicate":
+		f.AllowDuplicate, _ = strconv.ParseBool(strings.TrimSpace(value))
 	case "delimiter":
 		f.Options.Delimiter = value
 	case "encoding":
@@ -140,6 +146,10 @@ func (h *handlers) upload(c echo.Context) error {
 	}
 
 	batch, err := h.newBatch(id, batchID, form, saved, req)
+	if err == nil && !form.AllowDuplicate {
+		err = h.checkDuplicate(req.Context(), batch)
+	}
+
 	if err == nil {
 		err = h.store.createBatch(req.Context(), &batch)
 		if err != nil {
@@ -380,4 +390,25 @@ func truncateRunes(s string, n int) string {
 	}
 
 	return s
+}
+
+// checkDuplicate rejects a second upload of the same file by the same
+// client while the first one runs or finished within the duplicate
+// window, which is usually a client retrying a request whose response it
+// lost.
+func (h *handlers) checkDuplicate(ctx context.Context, b Batch) error {
+	since := b.CreatedAt.Add(-h.duplicateWindow)
+	earlier, found, err := h.store.duplicateOf(ctx, b.ClientID, b.Checksum, since)
+	if err != nil {
+		return httpserver.ErrUnavailable.WithCause(err)
+	}
+
+	if !found {
+		return nil
+	}
+
+	h.log.Info().Str("batch_id", earlier.ID.String()).Str("client_id", b.ClientID.String()).Str("status", earlier.Status).
+		Msg("api: duplicate upload rejected")
+
+	return errDuplicateUpload.With("batchId", earlier.ID.String()).With("status", earlier.Status)
 }

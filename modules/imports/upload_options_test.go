@@ -91,7 +91,12 @@ func TestUploadOptions(t *testing.T) {
 		{"nul in an option", map[string]string{"dedupKey": "a\x00b"}, http.StatusBadRequest, "invalid_field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body := uploadPart(t, srv.URL, "leads.csv", tc.fields, csv)
+			fields := map[string]string{"allowDuplicate": "true"}
+			for k, v := range tc.fields {
+				fields[k] = v
+			}
+
+			resp, body := uploadPart(t, srv.URL, "leads.csv", fields, csv)
 			require.Equal(t, tc.status, resp.StatusCode, "%v", body)
 			if tc.code != "" {
 				require.Equal(t, tc.code, body["code"])

@@ -278,6 +278,21 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 
 		event.Msg("worker: batch failed, the file cannot be read")
 		w.removeFile(run.b, log)
+	case errors.Is(err, errCancelled):
+		b, lerr := w.store.batch(ctx, run.b.ID)
+		summary := "cancelled by the client"
+		if lerr == nil {
+			summary = fmt.Sprintf("cancelled by the client after %d of %d records were processed", b.ProcessedRecords, b.TotalRecords)
+		}
+
+		if ferr := w.store.finishCancelled(ctx, run.b.ID, run.token, summary); ferr != nil {
+			log.Error().Err(ferr).Msg("worker: cancelling batch failed")
+
+			return
+		}
+
+		log.Info().Msg("worker: batch cancelled by the client")
+		w.removeFile(run.b, log)
 	case errors.Is(err, omniflow.ErrUnavailable):
 		delay := min(w.cfg.UnavailableDelay<<min(run.b.PauseCount, 10), 30*time.Minute)
 		delay += time.Duration(rand.Int64N(int64(delay)/10 + 1))

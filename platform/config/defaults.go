@@ -25,6 +25,7 @@ func Defaults() *Settings {
 			MaxRecordBytes:       1 << 20,
 			MaxFieldsPerRecord:   1000,
 			MaxNestingDepth:      32,
+			DuplicateWindowHours: 24,
 		},
 		ImportStorage: ImportStorage{
 			BasePath:          "./data/uploads",

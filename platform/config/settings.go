@@ -97,6 +97,10 @@ type ImportBatch struct {
 	MaxFieldsPerRecord int `koanf:"maxfieldsperrecord"`
 	// MaxNestingDepth is the deepest nesting of objects and arrays in a record (default 32).
 	MaxNestingDepth int `koanf:"maxnestingdepth"`
+	// DuplicateWindowHours is how long after a batch finished an upload of
+	// the same file by the same client gets 409 (default 24; 0 turns the
+	// check off for finished batches).
+	DuplicateWindowHours float64 `koanf:"duplicatewindowhours"`
 }
 
 // ImportStorage is the folder of uploaded files waiting for the worker.

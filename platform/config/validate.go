@@ -197,6 +197,14 @@ func (s *Settings) validateImportBatch() []error {
 			errs = append(errs, err)
 		}
 	}
+	if b.DuplicateWindowHours < 0 || b.DuplicateWindowHours > 24*366 {
+		errs = append(errs, &SettingError{
+			Key:     "ImportBatch:DuplicateWindowHours",
+			Value:   formatFloat(b.DuplicateWindowHours),
+			Problem: "must be from 0 to 8784 hours",
+			Fix:     setFix("ImportBatch:DuplicateWindowHours", "a number of hours such as 24, or 0 to check only unfinished batches"),
+		})
+	}
 	for i, field := range b.RequiredFields {
 		if strings.TrimSpace(field) == "" {
 			errs = append(errs, &SettingError{
