@@ -18,9 +18,9 @@ type handlers struct {
 	maxFileSizeMb int64
 	// uploadIdleTimeout cuts off an upload that sends nothing for this long.
 	uploadIdleTimeout time.Duration
-	// requiredFields is ImportBatch:RequiredFields, which the error report
-	// shows as columns even when no failed record has them.
-	requiredFields []string
+	// reading is how a dry run reads and checks a file. Its RequiredFields
+	// also become columns of the error report.
+	reading ReadingConfig
 	// duplicateWindow is ImportBatch:DuplicateWindowHours.
 	duplicateWindow time.Duration
 }

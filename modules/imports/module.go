@@ -36,8 +36,18 @@ func (m *Module) Register(k *kernel.Kernel) error {
 	k.AddMigrations(Migrations()...)
 
 	m.store = &store{db: k.DB, now: k.Now}
+	reading := ReadingConfig{
+		RequiredFields: k.Settings.ImportBatch.RequiredFields,
+		DedupKey:       k.Settings.ImportBatch.DedupKey,
+		MaxRecords:     k.Settings.ImportBatch.MaxRecords,
+		Limits: records.Limits{
+			MaxRecordBytes: k.Settings.ImportBatch.MaxRecordBytes,
+			MaxFields:      k.Settings.ImportBatch.MaxFieldsPerRecord,
+			MaxDepth:       k.Settings.ImportBatch.MaxNestingDepth,
+		},
+	}
 	h := &handlers{store: m.store, storage: k.Storage, log: k.Log, now: k.Now, maxFileSizeMb: k.Settings.ImportStorage.MaxFileSizeMb,
-		uploadIdleTimeout: k.Settings.ImportStorage.UploadIdleTimeout, requiredFields: k.Settings.ImportBatch.RequiredFields,
+		uploadIdleTimeout: k.Settings.ImportStorage.UploadIdleTimeout, reading: reading,
 		duplicateWindow: time.Duration(k.Settings.ImportBatch.DuplicateWindowHours * float64(time.Hour))}
 	k.AddRoutes(func(e *echo.Echo) {
 		// Middleware per route, not per group, because a group's catch-all
@@ -66,14 +76,7 @@ func (m *Module) Register(k *kernel.Kernel) error {
 			MaxAttempts:       s.ImportBatch.MaxBatchAttempts,
 			UnavailableDelay:  s.ImportBatch.UnavailableDelay,
 			ShutdownTimeout:   s.ImportBatch.ShutdownTimeout,
-			RequiredFields:    s.ImportBatch.RequiredFields,
-			DedupKey:          s.ImportBatch.DedupKey,
-			MaxRecords:        s.ImportBatch.MaxRecords,
-			Limits: records.Limits{
-				MaxRecordBytes: s.ImportBatch.MaxRecordBytes,
-				MaxFields:      s.ImportBatch.MaxFieldsPerRecord,
-				MaxDepth:       s.ImportBatch.MaxNestingDepth,
-			},
+			Reading:           reading,
 		},
 		store: m.store, slots: m.slots, sender: m.sender, storage: k.Storage, log: k.Log, now: k.Now,
 	}

@@ -260,7 +260,7 @@ func (h *handlers) reportColumns(ctx context.Context, b Batch) ([]string, error)
 		after = rows[len(rows)-1].Sequence
 	}
 
-	required := h.requiredFields
+	required := h.reading.RequiredFields
 	if options, err := decodeOptions(b.ImportOptionsJSON); err == nil && options.RequiredFields != nil {
 		required = *options.RequiredFields
 	}

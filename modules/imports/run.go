@@ -15,7 +15,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/dataflow/dataflow/modules/imports/records"
 	"github.com/dataflow/dataflow/modules/omniflow"
 )
 
@@ -238,74 +237,39 @@ func (r *batchRun) stage(work context.Context) error {
 		return err
 	}
 
-	options, err := decodeOptions(r.b.ImportOptionsJSON)
-	if err != nil {
-		return &FileError{Record: -1, Offset: -1, Reason: err.Error()}
-	}
-
-	reader, err := records.Open(f, r.b.FileType, options.readerOptions(r.w.cfg.Limits))
-	if err != nil {
-		return err
-	}
-	defer reader.Close()
-
-	rules := r.w.recordRules(options)
-	origin := ""
-	if r.b.OriginDefault != nil {
-		origin = *r.b.OriginDefault
-	}
-
 	start := time.Now()
 	staged := r.b.StagedRecords
 	pending := make([]Item, 0, stageBatchSize)
-	now := r.w.store.utcNow()
-	seq := 0
-	for ; ; seq++ {
-		rec, err := reader.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-
-		if err != nil {
-			return err
-		}
-
-		if limit := r.w.cfg.MaxRecords; limit > 0 && seq >= limit {
-			return &FileError{Record: seq, Line: rec.Line, Offset: rec.Offset, Reason: fmt.Sprintf(
-				"the file has more than %d records, the limit set by ImportBatch:MaxRecords; split it into smaller files", limit)}
-		}
-
-		item, err := r.stagedItem(rec, seq, origin, rules, now)
-		if err != nil {
-			return err
-		}
-
-		if seq < staged {
-			continue
+	seq, err := r.w.cfg.Reading.scan(f, r.b, r.w.store.utcNow(), func(item Item) error {
+		if item.Sequence < staged {
+			return nil
 		}
 
 		pending = append(pending, item)
-		if len(pending) == stageBatchSize {
-			if err := r.checkCancel(work); err != nil {
-				return err
-			}
-
-			stagedAfter := seq + 1
-			if err := r.retry(work, "staging records", func() error {
-				return r.w.store.stageItems(work, r.b.ID, r.token, pending, stagedAfter)
-			}); err != nil {
-				return err
-			}
-
-			pending = pending[:0]
+		if len(pending) < stageBatchSize {
+			return nil
 		}
+
+		if err := r.checkCancel(work); err != nil {
+			return err
+		}
+
+		stagedAfter := item.Sequence + 1
+		if err := r.retry(work, "staging records", func() error {
+			return r.w.store.stageItems(work, r.b.ID, r.token, pending, stagedAfter)
+		}); err != nil {
+			return err
+		}
+
+		pending = pending[:0]
+
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 
 	total := max(seq, staged)
-	if total == 0 {
-		return &FileError{Record: -1, Offset: -1, Reason: "the file contains no records (only a header row, an empty array or blank lines); " +
-			"check that it is the file you meant to upload"}
-	}
 
 	if len(pending) > 0 {
 		if err := r.retry(work, "staging records", func() error {
@@ -326,40 +290,6 @@ func (r *batchRun) stage(work context.Context) error {
 		Msg("worker: staged batch")
 
 	return nil
-}
-
-// stagedItem builds the item of one record with its status.
-func (r *batchRun) stagedItem(rec records.Record, seq int, origin string, rules *recordRules, now time.Time) (Item, error) {
-	item := Item{BatchID: r.b.ID, Sequence: seq, Status: ItemPending, CreatedAt: now}
-	if rec.Line > 0 {
-		line := rec.Line
-		item.SourceLine = &line
-	}
-
-	if rec.Invalid != "" {
-		item.Status = ItemError
-		item.ErrorMessage = &rec.Invalid
-		item.PayloadJSON = "{}"
-		if rec.Payload != nil {
-			item.PayloadJSON = string(rec.Payload)
-		}
-
-		return item, nil
-	}
-
-	payload, err := applyOriginDefault(rec.Payload, origin)
-	if err != nil {
-		return item, &FileError{Record: seq, Line: rec.Line, Offset: rec.Offset, Reason: err.Error()}
-	}
-
-	item.PayloadJSON = string(payload)
-	status, message := rules.check(seq, payload)
-	item.Status = status
-	if message != "" {
-		item.ErrorMessage = &message
-	}
-
-	return item, nil
 }
 
 // verifyChecksum fails when the file's SHA-256 is not the one computed at

@@ -50,9 +50,9 @@ func TestStagingRejections(t *testing.T) {
 	for _, engine := range dbtest.Engines() {
 		t.Run(engine.Name, func(t *testing.T) {
 			b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
-			b.worker.cfg.RequiredFields = []string{"phoneNumber"}
-			b.worker.cfg.DedupKey = "phoneNumber"
-			b.worker.cfg.Limits.MaxRecordBytes = 200
+			b.worker.cfg.Reading.RequiredFields = []string{"phoneNumber"}
+			b.worker.cfg.Reading.DedupKey = "phoneNumber"
+			b.worker.cfg.Reading.Limits.MaxRecordBytes = 200
 
 			content := `[
 {"phoneNumber":"+55 11 90000-0001","name":"a"},
@@ -105,8 +105,8 @@ func TestStagingRejections(t *testing.T) {
 
 func TestStagingOptionsOverride(t *testing.T) {
 	b := setupWorker(t, dbtest.OpenSQLite, omniflow.StandInConfig{}, 3)
-	b.worker.cfg.RequiredFields = []string{"email"}
-	b.worker.cfg.DedupKey = "phoneNumber"
+	b.worker.cfg.Reading.RequiredFields = []string{"email"}
+	b.worker.cfg.Reading.DedupKey = "phoneNumber"
 
 	none := []string{}
 	emptyKey := ""
@@ -159,7 +159,7 @@ func TestStagingFileFailures(t *testing.T) {
 
 			t.Run("more records than MaxRecords", func(t *testing.T) {
 				b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
-				b.worker.cfg.MaxRecords = 1500
+				b.worker.cfg.Reading.MaxRecords = 1500
 				var lines strings.Builder
 				for i := range 1501 {
 					fmt.Fprintf(&lines, "{\"phoneNumber\":\"%d\"}\n", i)
@@ -187,7 +187,7 @@ func TestStagingFileFailures(t *testing.T) {
 // must still be found, which means the resumed run rebuilds the keys.
 func TestStagingResumeKeepsDuplicates(t *testing.T) {
 	b := setupWorker(t, dbtest.OpenSQLite, omniflow.StandInConfig{}, 3)
-	b.worker.cfg.DedupKey = "phoneNumber"
+	b.worker.cfg.Reading.DedupKey = "phoneNumber"
 
 	var lines strings.Builder
 	for i := range 1500 {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/dataflow/dataflow/modules/imports/records"
 	"github.com/dataflow/dataflow/modules/locking"
 	"github.com/dataflow/dataflow/modules/omniflow"
 	"github.com/dataflow/dataflow/platform/database"
@@ -54,14 +53,8 @@ type WorkerConfig struct {
 	UnavailableDelay time.Duration
 	// ShutdownTimeout bounds how long a stop waits for the chunk in flight [30s].
 	ShutdownTimeout time.Duration
-	// RequiredFields and DedupKey are the record checks of batches that do
-	// not set their own at upload [none].
-	RequiredFields []string
-	DedupKey       string
-	// MaxRecords is the largest number of records of a batch [no limit].
-	MaxRecords int
-	// Limits bound each record [the records package defaults].
-	Limits records.Limits
+	// Reading decides how files are read and records checked.
+	Reading ReadingConfig
 }
 
 // Worker claims batches and processes them chunk by chunk.
@@ -75,22 +68,6 @@ type Worker struct {
 	now     func() time.Time
 	// afterChunk, when set by tests, runs after each committed chunk.
 	afterChunk func(batchID database.UUID, chunkID int)
-}
-
-// recordRules returns the checks of a batch: its own from the upload, or
-// the worker's.
-func (w *Worker) recordRules(o ImportOptions) *recordRules {
-	required := w.cfg.RequiredFields
-	if o.RequiredFields != nil {
-		required = *o.RequiredFields
-	}
-
-	dedup := w.cfg.DedupKey
-	if o.DedupKey != nil {
-		dedup = *o.DedupKey
-	}
-
-	return newRecordRules(required, dedup)
 }
 
 // Name returns "import-worker".
