@@ -1,8 +1,10 @@
 package imports_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"testing"
 
@@ -134,4 +136,52 @@ func TestListBatches(t *testing.T) {
 	resp, body = get(t, srv.URL+"/imports?createdFrom=2999-01-01T00:00:00Z")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Empty(t, body["items"])
+}
+
+func TestDryRun(t *testing.T) {
+	srv := setupAPI(t)
+	content := []byte("[{\"phone\":\"1\"},{\"name\":\"no phone\"},{\"phone\":\"1\"},{\"phone\":\"2\"}]")
+
+	resp, body := upload(t, srv.URL, map[string]string{"dryRun": "true", "requiredFields": "phone", "dedupKey": "phone"}, content)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", body)
+	require.Equal(t, true, body["dryRun"])
+	require.Equal(t, false, body["valid"])
+	require.EqualValues(t, 4, body["totalRecords"])
+	require.EqualValues(t, 2, body["validRecords"])
+	require.EqualValues(t, 1, body["errorRecords"])
+	require.EqualValues(t, 1, body["skippedRecords"])
+	require.Len(t, body["issues"], 2)
+	require.Nil(t, body["fileError"])
+
+	resp, body = get(t, srv.URL+"/imports")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Empty(t, body["items"], "a dry run keeps no batch")
+
+	resp, _ = upload(t, srv.URL, nil, content)
+	require.Equal(t, http.StatusAccepted, resp.StatusCode, "a dry run does not count as an earlier upload")
+
+	resp, body = postQuery(t, srv.URL+"/imports?validate=only", []byte(`[{"phone":"1"}, {"phone":`))
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%v", body)
+	require.Equal(t, false, body["valid"])
+	require.Contains(t, body["fileError"], "truncated")
+}
+
+// postQuery uploads content as the file part to the full url given.
+func postQuery(t *testing.T, url string, content []byte) (*http.Response, map[string]any) {
+	t.Helper()
+
+	var body bytes.Buffer
+	form := multipart.NewWriter(&body)
+	part, err := form.CreateFormFile("file", "leads.json")
+	require.NoError(t, err)
+	_, _ = part.Write(content)
+	require.NoError(t, form.Close())
+
+	req, err := http.NewRequest(http.MethodPost, url, &body)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", form.FormDataContentType())
+	req.Header.Set("X-Client-Id", "api")
+	req.Header.Set("X-Client-Secret", apiSecret)
+
+	return do(t, req)
 }

@@ -38,6 +38,8 @@ type uploadForm struct {
 	Options       ImportOptions
 	// AllowDuplicate skips the check for an earlier upload of the same file.
 	AllowDuplicate bool
+	// DryRun reads and checks the file, then keeps nothing.
+	DryRun bool
 	// The raw text of requiredFields and dedupKey, checked like the
 	// other fields before it is used.
 	requiredFieldsText string
@@ -46,6 +48,8 @@ type uploadForm struct {
 
 func (f *uploadForm) set(name, value string) {
 	switch name {
+	case "dryRun":
+		f.DryRun, _ = strconv.ParseBool(strings.TrimSpace(value))
 	case "allowDuplicate":
 		f.AllowDuplicate, _ = strconv.ParseBool(strings.TrimSpace(value))
 	case "delimiter":
@@ -146,6 +150,12 @@ func (h *handlers) upload(c echo.Context) error {
 	}
 
 	batch, err := h.newBatch(id, batchID, form, saved, req)
+	if err == nil && (form.DryRun || c.QueryParam("validate") == "only") {
+		defer func() { _ = h.storage.RemoveBatch(batchID.String()) }()
+
+		return h.dryRun(c, batch)
+	}
+
 	if err == nil && !form.AllowDuplicate {
 		err = h.checkDuplicate(req.Context(), batch)
 	}

@@ -16,6 +16,9 @@ const (
 	OutcomeRejectOverQuota = "RejectOverQuota"
 )
 
+// MaxReasonLength is the size of ImportBatches.PolicyReason in characters.
+const MaxReasonLength = 200
+
 // HorizonDays is how many days after today Evaluate looks for a day with room
 // in the quota before it rejects the batch.
 const HorizonDays = 31
@@ -51,9 +54,10 @@ type Decision struct {
 	// ScheduledFor is the UTC start time of a Scheduled batch, else zero.
 	ScheduledFor time.Time
 	// Reason is one English sentence for ImportBatches.PolicyReason. It names
-	// the rule and its values and contains no data from the file. Reasons fit
-	// the 200 characters of that column for zone names of up to 32
-	// characters, the longest in the IANA database.
+	// the rule and its values and contains no data from the file. It is at
+	// most MaxReasonLength bytes long. Reasons for quotas of up to 12 digits
+	// fit uncut even with the longest IANA zone name (32 characters), and
+	// Evaluate cuts longer ones.
 	Reason string
 	// RetryAfter is, for RejectOverQuota, the time until the full day ends
 	// in Location. It is exact, so callers that send whole seconds round it up.
@@ -85,7 +89,18 @@ func Evaluate(l Limits, in Input) (Decision, error) {
 	e := evaluation{limits: l, input: in, loc: loc, now: in.Now.In(loc)}
 	e.resolveWindow()
 
-	return e.schedule()
+	d, err := e.schedule()
+	d.Reason = shorten(d.Reason)
+	return d, err
+}
+
+// shorten cuts reason to MaxReasonLength bytes. Reasons are ASCII because
+// they contain only fixed English text, numbers and IANA zone names.
+func shorten(reason string) string {
+	if len(reason) <= MaxReasonLength {
+		return reason
+	}
+	return reason[:MaxReasonLength-3] + "..."
 }
 
 // checkSize returns a reason when the file is larger than maxMb MiB.

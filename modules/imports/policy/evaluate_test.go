@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -257,7 +258,7 @@ func TestEvaluate(t *testing.T) {
 			}
 			assert.Equal(t, tt.retryAfter, got.RetryAfter, "RetryAfter")
 			assert.Contains(t, got.Reason, tt.reason)
-			assert.LessOrEqual(t, len(got.Reason), 200, "reason length")
+			assert.LessOrEqual(t, len(got.Reason), MaxReasonLength, "reason length")
 		})
 	}
 }
@@ -397,12 +398,12 @@ func TestEvaluateInvalidLimitsError(t *testing.T) {
 	assert.ErrorIs(t, err, ErrInvalidLimits)
 }
 
-// TestReasonLength checks the longest reasons against the 200 characters of
-// ImportBatches.PolicyReason, with the longest zone name in the IANA database.
+// TestReasonLength checks that the longest reasons for a 12-digit quota fit
+// MaxReasonLength uncut, with the longest zone name in the IANA database.
 func TestReasonLength(t *testing.T) {
 	loc := loadZone(t, "America/Argentina/ComodRivadavia")
 	require.Len(t, loc.String(), 32)
-	quota := withQuota(1_000_000, 22, 6)
+	quota := withQuota(999_999_999_999, 22, 6)
 
 	tests := []struct {
 		name     string
@@ -412,10 +413,10 @@ func TestReasonLength(t *testing.T) {
 		fallback int
 		outcome  string
 	}{
-		{"scheduled", "2026-12-04T13:00:00Z", false, map[string]int{"2026-12-04": 1_000_000, "2026-12-05": 1_000_000}, 0, OutcomeScheduled},
-		{"immediate", "2026-12-05T02:00:00Z", false, map[string]int{"2026-12-04": 999_998}, 0, OutcomeImmediate},
-		{"rejected", "2026-12-04T13:00:00Z", true, map[string]int{"2026-12-04": 1_000_000}, 0, OutcomeRejectOverQuota},
-		{"horizon", "2026-12-04T13:00:00Z", false, nil, 1_000_000, OutcomeRejectOverQuota},
+		{"scheduled", "2026-12-04T13:00:00Z", false, map[string]int{"2026-12-04": 999_999_999_999, "2026-12-05": 999_999_999_999}, 0, OutcomeScheduled},
+		{"immediate", "2026-12-05T02:00:00Z", false, map[string]int{"2026-12-04": 999_999_999_998}, 0, OutcomeImmediate},
+		{"rejected", "2026-12-04T13:00:00Z", true, map[string]int{"2026-12-04": 999_999_999_999}, 0, OutcomeRejectOverQuota},
+		{"horizon", "2026-12-04T13:00:00Z", false, nil, 999_999_999_999, OutcomeRejectOverQuota},
 		{"too large", "2026-12-04T13:00:00Z", false, nil, 0, OutcomeRejectTooLarge},
 	}
 	for _, tt := range tests {
@@ -437,8 +438,22 @@ func TestReasonLength(t *testing.T) {
 
 			require.NoError(t, err)
 			require.Equal(t, tt.outcome, got.Outcome, got.Reason)
-			assert.LessOrEqual(t, len(got.Reason), 200, got.Reason)
-			t.Log(len(got.Reason), got.Reason)
+			assert.LessOrEqual(t, len(got.Reason), MaxReasonLength, got.Reason)
+			assert.NotContains(t, got.Reason, "...")
 		})
 	}
+}
+
+func TestReasonCut(t *testing.T) {
+	loc := loadZone(t, "America/Argentina/ComodRivadavia")
+	counter := &dayCounter{loc: loc, counts: map[string]int{"2026-12-04": math.MaxInt, "2026-12-05": math.MaxInt}}
+
+	got, err := Evaluate(limits(withQuota(math.MaxInt, 22, 6)), Input{
+		Now: mustParse(t, "2026-12-04T13:00:00Z"), Location: loc, CountOnDay: counter.count,
+	})
+
+	require.NoError(t, err)
+	assert.Len(t, got.Reason, MaxReasonLength)
+	assert.True(t, strings.HasSuffix(got.Reason, "..."), got.Reason)
+	assert.True(t, strings.HasPrefix(got.Reason, "scheduled for 2026-12-06 00:00 America/Argentina/ComodRivadavia because"), got.Reason)
 }
