@@ -37,6 +37,15 @@ func (s *stack) get(t *testing.T, client credentials, path string) apiResponse {
 	return s.send(t, request, &client)
 }
 
+func (s *stack) post(t *testing.T, client credentials, path string) apiResponse {
+	t.Helper()
+
+	request, err := http.NewRequest(http.MethodPost, s.apiURL+path, nil)
+	require.NoError(t, err)
+
+	return s.send(t, request, &client)
+}
+
 // TestE2ECSVValidationReport imports a semicolon CSV saved by Excel in
 // Windows-1252, with required fields and duplicate phone numbers, then
 // reads the item list and the error report.
@@ -129,6 +138,19 @@ func TestE2ECSVValidationReport(t *testing.T) {
 		response = s.get(t, clientBeta, "/imports/"+accepted.BatchID+"/items")
 		require.Equal(t, http.StatusNotFound, response.status)
 
+		// Retrying sends the Error record again, not the Skipped one; it
+		// still lacks its phone number, so it fails again.
+		response = s.post(t, clientAlpha, "/imports/"+accepted.BatchID+"/retry")
+		require.Equal(t, http.StatusAccepted, response.status, "%s", response.body)
+		var retried uploadAccepted
+		require.NoError(t, json.Unmarshal(response.body, &retried))
+		again, _ := s.waitForBatch(t, clientAlpha, retried.BatchID)
+		require.Equal(t, "Ndjson", again.FileType)
+		require.Equal(t, 1, again.TotalRecords)
+		require.Equal(t, 1, again.FailedRecords)
+		response = s.get(t, clientAlpha, "/imports/"+retried.BatchID)
+		require.Contains(t, string(response.body), `"parentBatchId":"`+accepted.BatchID+`"`)
+
 		for _, query := range []string{"status=Done", "limit=0", "limit=5000", "cursor=abc"} {
 			response = s.get(t, clientAlpha, "/imports/"+accepted.BatchID+"/items?"+query)
 			require.Equal(t, http.StatusBadRequest, response.status, query)
@@ -165,6 +187,11 @@ func TestE2EFileFormats(t *testing.T) {
 
 				_, delivered := s.standInRecords(t, accepted.BatchID)
 				require.Len(t, delivered, 2)
+
+				response := s.post(t, clientAlpha, "/imports/"+accepted.BatchID+"/retry")
+				require.Equal(t, http.StatusConflict, response.status)
+				require.Equal(t, "nothing_to_retry", response.apiError(t).Code)
+
 				second := decodeRecord(t, delivered[1].Record)
 				require.Equal(t, "中国人", second["name"])
 				require.Equal(t, "2", second["id"])

@@ -83,6 +83,15 @@ var (
 	errDuplicateUpload = httpserver.NewError(http.StatusConflict, "duplicate_upload",
 		"This client already uploaded a file with the same content; see \"batchId\" and \"status\". Follow that batch, or send the form field allowDuplicate=true to import the file again.",
 		"Este cliente já enviou um arquivo com o mesmo conteúdo; veja \"batchId\" e \"status\". Acompanhe esse lote ou envie o campo allowDuplicate=true para importar o arquivo de novo.")
+	errNotFinished = httpserver.NewError(http.StatusConflict, "batch_not_finished",
+		"The batch has not finished yet, so its failed records are not known; see \"status\". Retry once it has finished.",
+		"O lote ainda não terminou, então os registros com falha ainda não são conhecidos; veja \"status\". Tente de novo quando ele terminar.")
+	errNothingToRetryAPI = httpserver.NewError(http.StatusConflict, "nothing_to_retry",
+		"No record of the batch ended Error with a payload that can be sent again. Skipped records are duplicates and are not retried.",
+		"Nenhum registro do lote terminou com Error e com um conteúdo que possa ser reenviado. Registros Skipped são duplicados e não são reenviados.")
+	errPayloadRedacted = httpserver.NewError(http.StatusConflict, "payload_redacted",
+		"The failed records' payloads were redacted, so they cannot be sent again. Upload the corrected file instead.",
+		"O conteúdo dos registros com falha foi mascarado e não pode ser reenviado. Envie o arquivo corrigido.")
 	errUploadInterrupted = httpserver.NewError(http.StatusBadRequest, "upload_interrupted",
 		"The upload was interrupted or the multipart body is malformed. Send the file again.",
 		"O envio foi interrompido ou o corpo multipart está malformado. Envie o arquivo novamente.")

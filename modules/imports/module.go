@@ -56,6 +56,7 @@ func (m *Module) Register(k *kernel.Kernel) error {
 		e.GET("/imports", h.listBatches, m.auth)
 		e.GET("/imports/:batchId", h.getBatch, m.auth)
 		e.POST("/imports/:batchId/cancel", h.cancelBatch, m.auth)
+		e.POST("/imports/:batchId/retry", h.retryBatch, m.auth)
 		e.GET("/imports/:batchId/items", h.listItems, m.auth)
 		e.GET("/imports/:batchId/errors.csv", h.errorsCSV, m.auth)
 	})
