@@ -104,7 +104,7 @@ func (r *xlsxReader) load(pkg *xlsxPackage, wb *workbook, sheet workbookSheet) e
 			return err
 		}
 
-		table, err := readSharedStrings(part, r.limits.MaxRecordBytes)
+		table, err := readSharedStrings(part, r.limits.MaxRecordBytes, f.UncompressedSize64)
 		part.close()
 		r.strings = table
 		if err != nil {

@@ -29,11 +29,18 @@ const (
 )
 
 // sharedStrings is the shared string table of a workbook. Strings are
-// stored back to back, in memory or, past xlsxStringMemory, in a temporary
-// file. The index keeps each string's length as a uvarint plus, for every
+// stored back to back: the first xlsxStringMemory bytes in memory, the
+// rest in a temporary file. Keeping the first part in memory matters
+// because sheets mix early strings (repeated names, cities) with late
+// ones (unique e-mails, phones) in every row, and a single read window
+// over the whole table would reload for almost every cell. The index
+// keeps each string's length as a uvarint plus, for every
 // stringsPerAnchor strings, the offset of the first one.
 type sharedStrings struct {
-	data    []byte
+	data []byte
+	// spilled is the table offset where the file starts, len(data) at
+	// the spill.
+	spilled int64
 	file    *os.File
 	out     *bufio.Writer
 	size    int64
@@ -77,7 +84,8 @@ func (t *sharedStrings) add(s []byte) error {
 	return nil
 }
 
-// spill moves the text to a temporary file.
+// spill opens the temporary file that takes the strings that no longer
+// fit in memory.
 func (t *sharedStrings) spill() error {
 	f, err := os.CreateTemp("", "xlsx-strings-*")
 	if err != nil {
@@ -86,11 +94,7 @@ func (t *sharedStrings) spill() error {
 
 	t.file = f
 	t.out = bufio.NewWriterSize(f, 256<<10)
-	if _, err := t.out.Write(t.data); err != nil {
-		return fmt.Errorf("writing shared strings to a temporary file: %w", err)
-	}
-
-	t.data = nil
+	t.spilled = int64(len(t.data))
 
 	return nil
 }
@@ -127,9 +131,13 @@ func (t *sharedStrings) appendString(dst []byte, i int) (out []byte, ok bool, er
 
 	n, _ := binary.Uvarint(t.lengths[pos:])
 	length := int64(n)
-	if t.file == nil {
+	if t.file == nil || offset < t.spilled {
 		return append(dst, t.data[offset:offset+length]...), true, nil
 	}
+
+	// The spill happens between two strings, so a string is either all in
+	// memory or all in the file.
+	offset -= t.spilled
 
 	// A string larger than the window is read straight into dst.
 	if length > stringWindow {
@@ -160,7 +168,7 @@ func (t *sharedStrings) load(offset int64) error {
 		t.window = make([]byte, stringWindow)
 	}
 
-	n := min(int64(stringWindow), t.size-offset)
+	n := min(int64(stringWindow), t.size-t.spilled-offset)
 	t.window = t.window[:n]
 	if _, err := t.file.ReadAt(t.window, offset); err != nil {
 		t.window = t.window[:0]
@@ -198,8 +206,10 @@ func (t *sharedStrings) close() error {
 // text of its <t> elements, direct or in rich text runs <r>; phonetic
 // guides (<rPh>) are left out. Text beyond maxLen bytes of one item is
 // dropped: such an item already makes any record that uses it too large.
-func readSharedStrings(part *xmlPart, maxLen int) (*sharedStrings, error) {
-	t := &sharedStrings{}
+// partSize, the part's declared size, sizes the memory buffer once
+// instead of letting it grow by copies.
+func readSharedStrings(part *xmlPart, maxLen int, partSize uint64) (*sharedStrings, error) {
+	t := &sharedStrings{data: make([]byte, 0, min(partSize, uint64(xlsxStringMemory)))}
 	var item []byte
 	inItem, inText := false, false
 	for {
