@@ -58,6 +58,7 @@ func Execute(assets Assets) int {
 		newConfigCommand(flags),
 		newStandInCommand(),
 		newDemoCommand(flags, assets),
+		newClientCommand(flags),
 	)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
