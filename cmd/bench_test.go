@@ -561,10 +561,24 @@ func (c *benchByteCounter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// benchContentTypes are the media types that the form gives for each file
+// name extension, as a browser would.
+var benchContentTypes = map[string]string{
+	".json":   "application/json",
+	".ndjson": "application/x-ndjson",
+	".csv":    "text/csv",
+	".xlsx":   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
 // benchWriteForm writes the text fields, then content as the file part, and
 // closes the form.
 func benchWriteForm(form *multipart.Writer, content io.Reader, fileName string) error {
-	for _, field := range [][2]string{{"fileName", fileName}, {"contentType", "application/json"}, {"requestedBy", "benchmark"}} {
+	contentType, ok := benchContentTypes[filepath.Ext(fileName)]
+	if !ok {
+		contentType = "application/octet-stream"
+	}
+
+	for _, field := range [][2]string{{"fileName", fileName}, {"contentType", contentType}, {"requestedBy", "benchmark"}} {
 		if err := form.WriteField(field[0], field[1]); err != nil {
 			return fmt.Errorf("writing form field %s: %w", field[0], err)
 		}
