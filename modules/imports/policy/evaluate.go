@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Outcomes of Evaluate. Immediate and Scheduled are stored as the batch's
@@ -94,13 +95,18 @@ func Evaluate(l Limits, in Input) (Decision, error) {
 	return d, err
 }
 
-// shorten cuts reason to MaxReasonLength bytes. Reasons are ASCII because
-// they contain only fixed English text, numbers and IANA zone names.
+// shorten cuts reason to at most MaxReasonLength bytes. It cuts at a rune
+// boundary because a zone made with time.FixedZone may have a non-ASCII name.
 func shorten(reason string) string {
 	if len(reason) <= MaxReasonLength {
 		return reason
 	}
-	return reason[:MaxReasonLength-3] + "..."
+
+	cut := MaxReasonLength - len("...")
+	for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		cut--
+	}
+	return reason[:cut] + "..."
 }
 
 // checkSize returns a reason when the file is larger than maxMb MiB.
@@ -117,7 +123,7 @@ func checkSize(maxMb, size int64) (string, bool) {
 	return fmt.Sprintf("file size %d bytes exceeds the maximum of %d MiB (%d bytes)", size, maxMb, maxBytes), true
 }
 
-// windowRule is how the configured hours apply to this upload.
+// windowRule is the effect of the configured hours on one upload.
 type windowRule int
 
 const (

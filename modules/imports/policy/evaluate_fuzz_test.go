@@ -16,11 +16,12 @@ var fuzzZones = []string{
 // FuzzEvaluate checks invariants that hold for every decision: a batch runs
 // now or later, inside the allowed hours and on a day with room in the quota.
 func FuzzEvaluate(f *testing.F) {
-	f.Add(int64(1796439600), uint8(1), uint8(22), uint8(6), true, uint8(2), uint32(1), false)
-	f.Add(int64(1541289600), uint8(1), uint8(0), uint8(6), true, uint8(1), uint32(3), true)
-	f.Add(int64(1772951400), uint8(2), uint8(2), uint8(3), true, uint8(0), uint32(0), false)
+	f.Add(int64(1796439600), false, int16(0), uint8(1), uint8(22), uint8(6), true, uint8(2), uint32(1), false)
+	f.Add(int64(1541289600), true, int16(-90), uint8(1), uint8(0), uint8(6), true, uint8(1), uint32(3), true)
+	f.Add(int64(1772951400), true, int16(30), uint8(2), uint8(2), uint8(3), true, uint8(0), uint32(0), false)
+	f.Add(int64(1541289524), false, int16(0), uint8(1), uint8(0), uint8(1), true, uint8(1), uint32(86), true)
 
-	f.Fuzz(func(t *testing.T, unix int64, zone, start, end uint8, hasWindow bool, quota uint8, fullDays uint32, reject bool) {
+	f.Fuzz(func(t *testing.T, unix int64, nearChange bool, minutes int16, zone, start, end uint8, hasWindow bool, quota uint8, fullDays uint32, reject bool) {
 		// Keep the instants between 1970 and 2100.
 		unix %= 4102444800
 		if unix < 0 {
@@ -30,7 +31,13 @@ func FuzzEvaluate(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		now := time.Unix(unix, 0)
+		now := time.Unix(unix, 0).In(loc)
+
+		// Most instants are far from a clock change, so nearChange moves now
+		// to within 36 hours of the last change before it.
+		if change, _ := now.ZoneBounds(); nearChange && !change.IsZero() {
+			now = change.Add(time.Duration(minutes%(36*60)) * time.Minute)
+		}
 		today := dateOf(now.In(loc))
 
 		l := Limits{MaxFileSizeMb: 1, RateLimitPerMinute: 1, MaxBatchPerDay: int(quota % 3)}
@@ -82,11 +89,24 @@ func FuzzEvaluate(f *testing.F) {
 				t.Errorf("scheduled for %s, %d days ahead", at, offset)
 			}
 
+			// Every zone changes its offset by multiples of 15 minutes, so
+			// 15-minute steps meet each local hour.
+			for step := now; step.Before(got.ScheduledFor); step = step.Truncate(15 * time.Minute).Add(15 * time.Minute) {
+				local := step.In(loc)
+				inside := !windowApplies || insideHours(local.Hour(), w)
+				if inside && !(quotaApplies && full(dateOf(local))) {
+					t.Errorf("scheduled for %s, but %s is allowed: %s", at, local, got.Reason)
+					break
+				}
+			}
+
 		case OutcomeRejectOverQuota:
 			if !quotaApplies {
 				t.Errorf("rejected without a quota: %s", got.Reason)
 			}
-			if got.RetryAfter <= 0 || got.RetryAfter > 49*time.Hour {
+			// The full day is at most two days after today: today's window can
+			// be over, and the next day's can fall in a skipped hour.
+			if got.RetryAfter <= 0 || got.RetryAfter > 3*25*time.Hour {
 				t.Errorf("RetryAfter is %s: %s", got.RetryAfter, got.Reason)
 			}
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -456,4 +457,15 @@ func TestReasonCut(t *testing.T) {
 	assert.Len(t, got.Reason, MaxReasonLength)
 	assert.True(t, strings.HasSuffix(got.Reason, "..."), got.Reason)
 	assert.True(t, strings.HasPrefix(got.Reason, "scheduled for 2026-12-06 00:00 America/Argentina/ComodRivadavia because"), got.Reason)
+}
+
+func TestReasonCutRune(t *testing.T) {
+	loc := time.FixedZone(strings.Repeat("é", 100), 0)
+
+	got, err := Evaluate(limits(withWindow(9, 18)), Input{Now: mustParse(t, "2026-12-04T19:00:00Z"), Location: loc})
+
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(got.Reason), MaxReasonLength)
+	assert.True(t, utf8.ValidString(got.Reason), got.Reason)
+	assert.True(t, strings.HasSuffix(got.Reason, "..."), got.Reason)
 }

@@ -2,8 +2,8 @@
 // waits until a later time, or is rejected.
 //
 // The package does no I/O. Callers load the client's ClientPolicies row and
-// the global row (ClientId NULL), merge them with [Merge], and pass the
-// result to [Evaluate] together with the clock, the scheduling time zone and a
+// the global row (ClientId NULL) and merge them with [Merge]. They pass the
+// result to [Evaluate] with the clock, the scheduling time zone and a
 // function that counts the client's batches of one calendar day.
 //
 // Rules, in the order Evaluate applies them:
@@ -14,7 +14,13 @@
 //     LargeThresholdMb MiB wait for the window.
 //   - A batch counts against the daily quota of the local calendar day on
 //     which it runs. When that day is full, the batch is rejected
-//     (Input.RejectOverQuota) or moved to the first later day with room.
+//     (Input.RejectOverQuota) or moved to the first later day with room,
+//     looking at most HorizonDays ahead.
+//
+// A batch moved to a later day starts at the first allowed instant of that
+// day: the window start for a window within one day, and local midnight
+// without a window or for a window that crosses midnight, because 22-6
+// allows 00:00-05:59 of every day.
 //
 // Days and hours are wall-clock values in Input.Location. On days with a
 // daylight saving time change:
