@@ -5,6 +5,8 @@ package main
 import (
 	_ "embed"
 	"os"
+	// Scheduling:TimeZone must load in containers without zone files.
+	_ "time/tzdata"
 
 	"github.com/dataflow/dataflow/cmd"
 )

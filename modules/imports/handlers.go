@@ -7,6 +7,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 
+	"github.com/dataflow/dataflow/platform/config"
+
 	"github.com/dataflow/dataflow/platform/storage"
 )
 
@@ -23,6 +25,10 @@ type handlers struct {
 	reading ReadingConfig
 	// duplicateWindow is ImportBatch:DuplicateWindowHours.
 	duplicateWindow time.Duration
+	// rateLimitPerMinute is RateLimit:RequestsPerMinute, the default of
+	// ClientPolicies.RateLimitPerMinute.
+	rateLimitPerMinute int
+	scheduling         config.Scheduling
 }
 
 // batchResponse is the body of GET /imports/{batchId}.

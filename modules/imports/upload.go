@@ -128,10 +128,21 @@ func (h *handlers) upload(c echo.Context) error {
 		return errNotMultipart
 	}
 
-	maxBytes := h.maxFileSizeMb << 20
+	clientID, err := database.ParseUUID(id.ClientID)
+	if err != nil {
+		return fmt.Errorf("parsing client id: %w", err)
+	}
+
+	limits, err := h.clientLimits(req.Context(), clientID)
+	if err != nil {
+		return err
+	}
+
+	maxMb := limits.MaxFileSizeMb
+	maxBytes := maxMb << 20
 	if req.ContentLength > maxBytes+1<<20 {
 		// The declared body cannot fit, so respond before reading any of it.
-		return errTooLarge.With("maxFileSizeMb", h.maxFileSizeMb)
+		return errTooLarge.With("maxFileSizeMb", maxMb)
 	}
 
 	req.Body = http.MaxBytesReader(c.Response(), idleTimeoutReader(c.Response(), req.Body, h.uploadIdleTimeout), maxBytes+1<<20)
@@ -142,7 +153,7 @@ func (h *handlers) upload(c echo.Context) error {
 	}
 
 	batchID := database.NewUUID()
-	form, saved, err := h.readForm(reader, batchID, maxBytes)
+	form, saved, err := h.readForm(reader, batchID, maxMb)
 	if err != nil {
 		_ = h.storage.RemoveBatch(batchID.String())
 
@@ -158,6 +169,10 @@ func (h *handlers) upload(c echo.Context) error {
 
 	if err == nil && !form.AllowDuplicate {
 		err = h.checkDuplicate(req.Context(), batch)
+	}
+
+	if err == nil {
+		err = h.applyPolicy(c, limits, &batch)
 	}
 
 	if err == nil {
@@ -178,14 +193,19 @@ func (h *handlers) upload(c echo.Context) error {
 	h.log.Info().Str("batch_id", batch.ID.String()).Str("client_id", id.ClientID).Str("client_identifier", id.ClientIdentifier).
 		Int64("size_bytes", batch.FileSizeBytes).Str("file_type", batch.FileType).Msg("api: batch accepted")
 
-	return c.JSON(http.StatusAccepted, uploadResponse{
-		BatchID: batch.ID.String(), Status: batch.Status, PolicyDecision: batch.PolicyDecision, Location: location,
-	})
+	resp := uploadResponse{BatchID: batch.ID.String(), Status: batch.Status, PolicyDecision: batch.PolicyDecision, Location: location}
+	if batch.ScheduledFor != nil {
+		at := batch.ScheduledFor.UTC().Format(time.RFC3339)
+		resp.ScheduledFor = &at
+	}
+
+	return c.JSON(http.StatusAccepted, resp)
 }
 
 // readForm reads every part: text fields into the form, the file part into
 // storage. Fields may come before or after the file.
-func (h *handlers) readForm(reader *multipart.Reader, batchID database.UUID, maxBytes int64) (uploadForm, *storage.SavedFile, error) {
+func (h *handlers) readForm(reader *multipart.Reader, batchID database.UUID, maxMb int64) (uploadForm, *storage.SavedFile, error) {
+	maxBytes := maxMb << 20
 	var form uploadForm
 	var saved *storage.SavedFile
 	var partFileName string
@@ -204,7 +224,7 @@ func (h *handlers) readForm(reader *multipart.Reader, batchID database.UUID, max
 			partFileName = part.FileName()
 			file, err := h.storage.Save(batchID.String(), nameOr(partFileName, "upload"), part, maxBytes)
 			if errors.Is(err, storage.ErrTooLarge) {
-				return form, nil, errTooLarge.With("maxFileSizeMb", h.maxFileSizeMb)
+				return form, nil, errTooLarge.With("maxFileSizeMb", maxMb)
 			}
 
 			if err != nil {

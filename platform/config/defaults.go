@@ -40,6 +40,9 @@ func Defaults() *Settings {
 		RateLimit: RateLimit{
 			RequestsPerMinute: 30,
 		},
+		Scheduling: Scheduling{
+			TimeZone: "UTC",
+		},
 		SensitiveData: SensitiveData{
 			RedactPayloadOnSuccess: true,
 			RedactPayloadOnFailure: false,

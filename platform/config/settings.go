@@ -31,6 +31,7 @@ type Settings struct {
 	OmniFlow          OmniFlow          `koanf:"omniflow"`
 	ClientSeed        ClientSeed        `koanf:"clientseed"`
 	RateLimit         RateLimit         `koanf:"ratelimit"`
+	Scheduling        Scheduling        `koanf:"scheduling"`
 	SensitiveData     SensitiveData     `koanf:"sensitivedata"`
 	DataRetention     DataRetention     `koanf:"dataretention"`
 	Admin             Admin             `koanf:"admin"`
@@ -175,6 +176,31 @@ type Logging struct {
 // Critical, None).
 type LogLevel struct {
 	Default string `koanf:"default"`
+}
+
+// Scheduling sets how client policies place batches in time.
+type Scheduling struct {
+	// TimeZone is the IANA zone of the policies' hours and of the calendar
+	// days of MaxBatchPerDay (default UTC), such as America/Sao_Paulo.
+	TimeZone string `koanf:"timezone"`
+	// RejectOverQuota answers 429 to an upload over MaxBatchPerDay instead
+	// of scheduling it for the next day with room (default false).
+	RejectOverQuota bool `koanf:"rejectoverquota"`
+}
+
+// Location returns the scheduling time zone, UTC when unset or unknown
+// (Validate reports an unknown one).
+func (s Scheduling) Location() *time.Location {
+	if s.TimeZone == "" {
+		return time.UTC
+	}
+
+	loc, err := time.LoadLocation(s.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+
+	return loc
 }
 
 // Metrics configures the worker's own metrics and health listener.

@@ -103,6 +103,22 @@ func (s *Settings) Validate(role Role) error {
 	var errs []error
 	errs = append(errs, s.validateListen()...)
 	errs = append(errs, s.validateImportBatch()...)
+	if _, err := time.LoadLocation(s.Scheduling.TimeZone); err != nil {
+		errs = append(errs, &SettingError{
+			Key:     "Scheduling:TimeZone",
+			Value:   s.Scheduling.TimeZone,
+			Problem: "is not a known IANA time zone",
+			Fix:     setFix("Scheduling:TimeZone", "a zone name such as America/Sao_Paulo or UTC"),
+		})
+	}
+	if s.RateLimit.RequestsPerMinute < 1 {
+		errs = append(errs, &SettingError{
+			Key:     "RateLimit:RequestsPerMinute",
+			Value:   strconv.Itoa(s.RateLimit.RequestsPerMinute),
+			Problem: "must be at least 1",
+			Fix:     setFix("RateLimit:RequestsPerMinute", "a number of uploads per minute such as 30"),
+		})
+	}
 	errs = append(errs, s.validateGeneral()...)
 	errs = append(errs, s.validateClientSeed()...)
 
