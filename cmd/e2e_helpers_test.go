@@ -662,6 +662,9 @@ func newStack(t *testing.T, db testDatabase, opts stackOptions) *stack {
 		"OmniFlow__RetryBaseDelay=50ms",
 		"ImportBatch__UnavailableDelay=200ms",
 		"Logging__LogLevel__Default=Debug",
+		// Tests upload faster than a client would; the rate limit test
+		// sets its own limit.
+		"RateLimit__RequestsPerMinute=100000",
 	}, seedEnvironment(0, clientAlpha, clientBeta)...)
 	s.env = append(s.env, opts.env...)
 

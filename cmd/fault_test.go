@@ -581,7 +581,7 @@ func killWorkerOnce(t *testing.T, s *stack, content []byte, total int, target ki
 
 	s.setStandInLatency(t, latency)
 
-	batchID := s.upload(t, clientAlpha, "leads.json", content).BatchID
+	batchID := s.upload(t, clientAlpha, "leads.json", content, allowRepeat).BatchID
 	victim := s.startNamedWorker(t, "work-"+label+"-killed")
 
 	var aborted499 int64
@@ -764,7 +764,7 @@ func TestFaultThreeWorkersTwoSlots(t *testing.T) {
 		start := time.Now()
 		ids := make([]string, batches)
 		for i := range ids {
-			ids[i] = s.upload(t, clientAlpha, fmt.Sprintf("leads-%02d.json", i+1), content).BatchID
+			ids[i] = s.upload(t, clientAlpha, fmt.Sprintf("leads-%02d.json", i+1), content, allowRepeat).BatchID
 		}
 
 		for _, id := range ids {
@@ -854,7 +854,7 @@ func TestFaultFrozenWorker(t *testing.T) {
 		})
 		content, _ := generateLeads(t, total, importtest.GenerateOptions{Seed: 33})
 
-		batchID := s.upload(t, clientAlpha, "leads.json", content).BatchID
+		batchID := s.upload(t, clientAlpha, "leads.json", content, allowRepeat).BatchID
 		frozen := s.startNamedWorker(t, "work-a")
 
 		pollFor(t, "the first committed chunk", faultPhasePoll, faultBatchTimeout, func() bool {
@@ -1108,7 +1108,7 @@ func TestFaultDatabaseRestart(t *testing.T) {
 	})
 	content, _ := generateLeads(t, total, importtest.GenerateOptions{Seed: 34})
 
-	batchID := s.upload(t, clientAlpha, "leads.json", content).BatchID
+	batchID := s.upload(t, clientAlpha, "leads.json", content, allowRepeat).BatchID
 
 	var beforeStop batchState
 	pollFor(t, "the first committed chunk", faultPhasePoll, faultBatchTimeout, func() bool {
@@ -1188,7 +1188,7 @@ func TestFaultOmniFlowOutage(t *testing.T) {
 			})
 			content, _ := generateLeads(t, total, importtest.GenerateOptions{Seed: 35})
 
-			batchID := s.upload(t, clientAlpha, "leads.json", content).BatchID
+			batchID := s.upload(t, clientAlpha, "leads.json", content, allowRepeat).BatchID
 			s.waitFinal(t, batchID, s.worker)
 			recovery := time.Since(outageEnd)
 
@@ -1227,7 +1227,7 @@ func TestFaultOmniFlowOutage(t *testing.T) {
 			})
 			content, _ := generateLeads(t, total, importtest.GenerateOptions{Seed: 36})
 
-			batchID := s.upload(t, clientAlpha, "leads.json", content).BatchID
+			batchID := s.upload(t, clientAlpha, "leads.json", content, allowRepeat).BatchID
 			pollFor(t, "500 records processed", faultPhasePoll, faultBatchTimeout, func() bool {
 				st := s.batchState(t, batchID)
 				return st.processed >= 500 || st.final()
@@ -1306,3 +1306,7 @@ func TestFaultOmniFlowOutage(t *testing.T) {
 		})
 	})
 }
+
+// allowRepeat lets a fault test upload the same leads again, which the
+// duplicate-upload check would otherwise reject with 409.
+var allowRepeat = formPart{name: "allowDuplicate", content: []byte("true")}

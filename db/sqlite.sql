@@ -111,3 +111,11 @@ ALTER TABLE "ImportBatches" ADD COLUMN "ParentBatchId" TEXT;
 ALTER TABLE "ImportBatches" ADD COLUMN "CancelRequestedAt" DATETIME;
 CREATE INDEX IF NOT EXISTS "IX_ImportBatches_ClientId_Checksum" ON "ImportBatches" ("ClientId", "Checksum");
 CREATE INDEX IF NOT EXISTS "IX_ImportBatches_ClientId_CreatedAt" ON "ImportBatches" ("ClientId", "CreatedAt");
+-- 0009 create RateLimitCounters
+CREATE TABLE IF NOT EXISTS "RateLimitCounters" (
+    "Id" INTEGER PRIMARY KEY AUTOINCREMENT,
+    "Key" TEXT NOT NULL,
+    "WindowStart" DATETIME NOT NULL,
+    "Count" INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "UX_RateLimitCounters_Key_WindowStart" ON "RateLimitCounters" ("Key", "WindowStart");

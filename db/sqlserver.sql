@@ -126,3 +126,13 @@ IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_ImportBatches_ClientI
 CREATE INDEX [IX_ImportBatches_ClientId_Checksum] ON [ImportBatches] ([ClientId], [Checksum]);
 IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_ImportBatches_ClientId_CreatedAt' AND object_id = OBJECT_ID(N'dbo.ImportBatches'))
 CREATE INDEX [IX_ImportBatches_ClientId_CreatedAt] ON [ImportBatches] ([ClientId], [CreatedAt]);
+-- 0009 create RateLimitCounters
+IF OBJECT_ID(N'dbo.RateLimitCounters', N'U') IS NULL
+CREATE TABLE [RateLimitCounters] (
+    [Id] bigint IDENTITY(1,1) NOT NULL PRIMARY KEY,
+    [Key] nvarchar(200) NOT NULL,
+    [WindowStart] datetime2 NOT NULL,
+    [Count] int NOT NULL
+);
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'UX_RateLimitCounters_Key_WindowStart' AND object_id = OBJECT_ID(N'dbo.RateLimitCounters'))
+CREATE UNIQUE INDEX [UX_RateLimitCounters_Key_WindowStart] ON [RateLimitCounters] ([Key], [WindowStart]);

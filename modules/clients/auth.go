@@ -3,7 +3,10 @@ package clients
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -28,7 +31,25 @@ type Authenticator struct {
 	// decoy is a hash to verify against when the client does not exist, so
 	// that an unknown client costs as much time as a wrong secret.
 	decoyHash, decoySalt []byte
+	// throttle counts failed attempts per client id and per remote
+	// address; nil turns throttling off.
+	throttle *Counter
 }
+
+// Failed authentications allowed per minute before further attempts get
+// 429 without their secret being checked: per client id, so a secret
+// cannot be guessed, and per remote address, so one host cannot make the
+// server spend its CPU on PBKDF2 for many ids.
+const (
+	maxFailuresPerClient  = 10
+	maxFailuresPerAddress = 30
+	failureWindow         = time.Minute
+)
+
+// ErrTooManyFailures rejects a caller that failed authentication too often.
+var ErrTooManyFailures = httpserver.NewError(http.StatusTooManyRequests, "too_many_failed_attempts",
+	"Too many failed authentication attempts. Wait for the time in the Retry-After header, then check X-Client-Id and X-Client-Secret.",
+	"Muitas tentativas de autenticação falharam. Aguarde o tempo do cabeçalho Retry-After e confira X-Client-Id e X-Client-Secret.")
 
 // NewAuthenticator returns an authenticator.
 func NewAuthenticator(store *Store, cache *VerifyCache, log zerolog.Logger, now func() time.Time) *Authenticator {
@@ -41,7 +62,24 @@ func NewAuthenticator(store *Store, cache *VerifyCache, log zerolog.Logger, now 
 // stores the Identity for handlers.
 func (a *Authenticator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id, err := a.Authenticate(c.Request().Context(), c.Request().Header.Get("X-Client-Id"), c.Request().Header.Get("X-Client-Secret"))
+		ctx := c.Request().Context()
+		clientID := strings.ToLower(strings.TrimSpace(c.Request().Header.Get("X-Client-Id")))
+		keys := a.failureKeys(clientID, c.RealIP())
+		if wait, err := a.throttled(ctx, keys); err != nil || wait > 0 {
+			if err != nil {
+				return err
+			}
+
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+
+			return ErrTooManyFailures
+		}
+
+		id, err := a.Authenticate(ctx, c.Request().Header.Get("X-Client-Id"), c.Request().Header.Get("X-Client-Secret"))
+		if errors.Is(err, ErrUnauthorized) {
+			a.recordFailure(ctx, keys)
+		}
+
 		if err != nil {
 			return err
 		}
@@ -94,4 +132,63 @@ func (a *Authenticator) Authenticate(ctx context.Context, clientID, secret strin
 	}
 
 	return Identity{ClientID: client.ID.String(), ClientIdentifier: client.ClientIdentifier, Name: client.Name}, nil
+}
+
+// failureLimit is one key of failed attempts and its limit.
+type failureLimit struct {
+	key   string
+	limit int
+}
+
+func (a *Authenticator) failureKeys(clientID, remote string) []failureLimit {
+	keys := []failureLimit{{key: "authfail:addr:" + remote, limit: maxFailuresPerAddress}}
+	if clientID != "" {
+		// Long ids are cut so a caller cannot grow the key column.
+		keys = append(keys, failureLimit{key: "authfail:client:" + truncateKey(clientID), limit: maxFailuresPerClient})
+	}
+
+	return keys
+}
+
+// throttled returns how long the caller must wait when one of its keys
+// has reached its limit in the current window.
+func (a *Authenticator) throttled(ctx context.Context, keys []failureLimit) (time.Duration, error) {
+	if a.throttle == nil {
+		return 0, nil
+	}
+
+	for _, k := range keys {
+		count, end, err := a.throttle.Count(ctx, k.key, failureWindow)
+		if err != nil {
+			return 0, httpserver.ErrUnavailable.WithCause(err)
+		}
+
+		if count >= k.limit {
+			return max(end.Sub(a.now()), time.Second), nil
+		}
+	}
+
+	return 0, nil
+}
+
+// recordFailure counts a failed attempt. A database error only loses the
+// count, so it is logged and the 401 stands.
+func (a *Authenticator) recordFailure(ctx context.Context, keys []failureLimit) {
+	if a.throttle == nil {
+		return
+	}
+
+	for _, k := range keys {
+		if _, _, err := a.throttle.Hit(ctx, k.key, failureWindow); err != nil {
+			a.log.Warn().Err(err).Msg("auth: counting a failed attempt failed")
+		}
+	}
+}
+
+func truncateKey(s string) string {
+	if len(s) > 150 {
+		return strings.ToValidUTF8(s[:150], "")
+	}
+
+	return s
 }

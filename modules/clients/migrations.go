@@ -46,5 +46,24 @@ func Migrations() []database.Migration {
 			return []string{d.DropTable("ClientPolicies"), d.DropTable("Clients")}
 		},
 		KeepsData: []string{"ClientPolicies", "Clients"},
+	}, {
+		Version: "0009",
+		Name:    "create RateLimitCounters",
+		Up: func(d database.Dialect) []string {
+			return []string{
+				d.CreateTable(database.Table{Name: "RateLimitCounters", Columns: []database.Column{
+					{Name: "Id", Type: database.TypeIdentity, PrimaryKey: true},
+					{Name: "Key", Type: database.TypeString, Size: 200},
+					{Name: "WindowStart", Type: database.TypeTime},
+					{Name: "Count", Type: database.TypeInt},
+				}}),
+				// Counting upserts on this index, so every serve replica
+				// adds to the same row of a key and window.
+				d.CreateIndex("UX_RateLimitCounters_Key_WindowStart", "RateLimitCounters", true, "Key", "WindowStart"),
+			}
+		},
+		Down: func(d database.Dialect) []string {
+			return []string{d.DropTable("RateLimitCounters")}
+		},
 	}}
 }

@@ -30,6 +30,7 @@ func (m *Module) Register(k *kernel.Kernel) error {
 
 	m.store = &Store{db: k.DB, now: k.Now}
 	m.auth = NewAuthenticator(m.store, NewVerifyCache(5*time.Minute, 10_000, k.Now), k.Log, k.Now)
+	m.auth.throttle = NewCounter(k.DB, k.Now)
 	k.AddSeeders(&Seeder{store: m.store, cache: m.auth.cache, clients: k.Settings.ClientSeed.Clients, log: k.Log})
 
 	return nil

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 
+	"github.com/dataflow/dataflow/modules/clients"
 	"github.com/dataflow/dataflow/platform/config"
 
 	"github.com/dataflow/dataflow/platform/storage"
@@ -29,6 +30,8 @@ type handlers struct {
 	// ClientPolicies.RateLimitPerMinute.
 	rateLimitPerMinute int
 	scheduling         config.Scheduling
+	// counter counts uploads per client and minute for the rate limit.
+	counter *clients.Counter
 }
 
 // batchResponse is the body of GET /imports/{batchId}.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/dataflow/dataflow/modules/clients"
 	"github.com/dataflow/dataflow/modules/imports/records"
 	"github.com/dataflow/dataflow/platform/kernel"
 )
@@ -49,7 +50,8 @@ func (m *Module) Register(k *kernel.Kernel) error {
 	h := &handlers{store: m.store, storage: k.Storage, log: k.Log, now: k.Now, maxFileSizeMb: k.Settings.ImportStorage.MaxFileSizeMb,
 		uploadIdleTimeout: k.Settings.ImportStorage.UploadIdleTimeout, reading: reading,
 		duplicateWindow:    time.Duration(k.Settings.ImportBatch.DuplicateWindowHours * float64(time.Hour)),
-		rateLimitPerMinute: k.Settings.RateLimit.RequestsPerMinute, scheduling: k.Settings.Scheduling}
+		rateLimitPerMinute: k.Settings.RateLimit.RequestsPerMinute, scheduling: k.Settings.Scheduling,
+		counter: clients.NewCounter(k.DB, k.Now)}
 	k.AddRoutes(func(e *echo.Echo) {
 		// Middleware per route, not per group, because a group's catch-all
 		// would return 404 where a wrong method deserves 405.

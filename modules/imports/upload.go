@@ -123,11 +123,6 @@ func (h *handlers) upload(c echo.Context) error {
 	id, _ := clients.IdentityFrom(c)
 	req := c.Request()
 
-	mediaType, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	if err != nil || mediaType != "multipart/form-data" {
-		return errNotMultipart
-	}
-
 	clientID, err := database.ParseUUID(id.ClientID)
 	if err != nil {
 		return fmt.Errorf("parsing client id: %w", err)
@@ -136,6 +131,15 @@ func (h *handlers) upload(c echo.Context) error {
 	limits, err := h.clientLimits(req.Context(), clientID)
 	if err != nil {
 		return err
+	}
+
+	if err := h.rateLimit(c, clientID, limits.RateLimitPerMinute); err != nil {
+		return err
+	}
+
+	mediaType, _, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
+	if err != nil || mediaType != "multipart/form-data" {
+		return errNotMultipart
 	}
 
 	maxMb := limits.MaxFileSizeMb

@@ -72,11 +72,38 @@ func (h *handlers) applyPolicy(c echo.Context, limits policy.Limits, b *Batch) e
 	return nil
 }
 
+// rateLimit counts the upload against the client's uploads per minute,
+// in the database so the limit holds across serve replicas, and sets the
+// X-RateLimit headers every upload answer carries.
+func (h *handlers) rateLimit(c echo.Context, clientID database.UUID, limit int) error {
+	count, end, err := h.counter.Hit(c.Request().Context(), "upload:"+clientID.String(), time.Minute)
+	if err != nil {
+		return httpserver.ErrUnavailable.WithCause(err)
+	}
+
+	header := c.Response().Header()
+	header.Set("X-RateLimit-Limit", strconv.Itoa(limit))
+	header.Set("X-RateLimit-Remaining", strconv.Itoa(max(limit-count, 0)))
+	header.Set("X-RateLimit-Reset", strconv.FormatInt(end.Unix(), 10))
+	if count <= limit {
+		return nil
+	}
+
+	wait := max(int(math.Ceil(end.Sub(h.now()).Seconds())), 1)
+	header.Set("Retry-After", strconv.Itoa(wait))
+	h.log.Info().Str("client_id", clientID.String()).Int("limit", limit).Msg("api: upload rate limit reached")
+
+	return errRateLimited.With("rateLimitPerMinute", limit).With("retryAfterSeconds", wait)
+}
+
 // errInvalidPolicy and errOverQuota are the policy rejections.
 var (
 	errInvalidPolicy = httpserver.NewError(http.StatusInternalServerError, "invalid_policy",
 		"The upload policy of this client is not valid, so uploads are refused. Ask the DataFlow operators to check it with dataflow client policy show.",
 		"A política de upload deste cliente não é válida, então os uploads são recusados. Peça aos operadores do DataFlow para conferi-la com dataflow client policy show.")
+	errRateLimited = httpserver.NewError(http.StatusTooManyRequests, "rate_limited",
+		"Too many uploads in this minute; see \"rateLimitPerMinute\". Upload again after \"retryAfterSeconds\" seconds, as the Retry-After header says.",
+		"Muitos uploads neste minuto; veja \"rateLimitPerMinute\". Envie de novo depois de \"retryAfterSeconds\" segundos, como indica o cabeçalho Retry-After.")
 	errOverQuota = httpserver.NewError(http.StatusTooManyRequests, "quota_exceeded",
 		"The client reached its quota of batches for the day; see \"maxBatchPerDay\". Upload again after \"retryAfterSeconds\" seconds.",
 		"O cliente atingiu a cota de lotes do dia; veja \"maxBatchPerDay\". Envie de novo depois de \"retryAfterSeconds\" segundos.")

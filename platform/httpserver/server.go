@@ -27,6 +27,11 @@ func New(log zerolog.Logger) *Server {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
+	// The remote address is the peer of the connection. Trusting
+	// X-Forwarded-For by default would let a caller pick the address that
+	// failed-login throttling counts.
+	// TODO: add a setting for trusted proxies when DataFlow runs behind one.
+	e.IPExtractor = echo.ExtractIPDirect()
 
 	s := &Server{Echo: e, log: log}
 	e.HTTPErrorHandler = s.handleError
