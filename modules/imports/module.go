@@ -81,6 +81,7 @@ func (m *Module) Register(k *kernel.Kernel) error {
 			UnavailableDelay:  s.ImportBatch.UnavailableDelay,
 			ShutdownTimeout:   s.ImportBatch.ShutdownTimeout,
 			Reading:           reading,
+			MaxPerClient:      s.ImportBatch.MaxConcurrentBatchesPerClient,
 		},
 		store: m.store, slots: m.slots, sender: m.sender, storage: k.Storage, log: k.Log, now: k.Now,
 	}

@@ -39,6 +39,16 @@ func TestStoreSQLServerStatements(t *testing.T) {
 	_ = s.release(ctx, id, 5, releasePause, &later)
 	_ = s.release(ctx, id, 5, releaseFailure, &later)
 	_, _ = s.recoverStale(ctx, now)
+	_, _, _ = s.duplicateOf(ctx, id, "ab12", now.Add(-24*time.Hour))
+	_, _ = s.listBatches(ctx, batchFilter{clientID: id, statuses: []string{StatusFailed}, createdFrom: &now, createdTo: &later,
+		before: &batchCursor{CreatedAt: now, ID: id}, limit: 51})
+	_, _ = s.cancelWaiting(ctx, id, id, "cancelled")
+	_, _ = s.requestCancel(ctx, id, id)
+	_, _ = s.cancelRequested(ctx, id)
+	_ = s.finishCancelled(ctx, id, 5, "cancelled after 200 of 500 records")
+	_, _, _ = s.policies(ctx, id)
+	_, _ = s.countOnDay(ctx, id, now, later)
+	_, _ = s.clientLoads(ctx, []database.UUID{id})
 	_, _ = s.listItems(ctx, id, []string{ItemError, ItemSkipped}, 10, 100)
 	_, _ = s.listItems(ctx, id, nil, -1, 101)
 	_ = guardedUpdate(conn.DB, conn.Dialect, id, 5,

@@ -55,6 +55,9 @@ type WorkerConfig struct {
 	ShutdownTimeout time.Duration
 	// Reading decides how files are read and records checked.
 	Reading ReadingConfig
+	// MaxPerClient is the most batches of one client processed at once
+	// across all workers [0: no limit beyond the slots].
+	MaxPerClient int
 }
 
 // Worker claims batches and processes them chunk by chunk.
@@ -122,7 +125,12 @@ func (w *Worker) Run(ctx context.Context) error {
 // RunOnce claims and processes at most one batch. It reports whether it
 // found one.
 func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
-	candidates, err := w.store.candidates(ctx, 10)
+	candidates, err := w.store.candidates(ctx, candidateLimit)
+	if err != nil || len(candidates) == 0 {
+		return false, err
+	}
+
+	candidates, err = w.fairCandidates(ctx, candidates)
 	if err != nil || len(candidates) == 0 {
 		return false, err
 	}
@@ -169,6 +177,32 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	w.releaseSlot(lease)
 
 	return false, nil
+}
+
+// candidateLimit is how many of the oldest ready batches a worker looks at
+// to choose fairly between clients.
+const candidateLimit = 200
+
+// fairCandidates orders the ready batches with fairOrder.
+func (w *Worker) fairCandidates(ctx context.Context, candidates []Batch) ([]Batch, error) {
+	var ids []database.UUID
+	seen := map[database.UUID]bool{}
+	for _, b := range candidates {
+		if !seen[b.ClientID] {
+			seen[b.ClientID] = true
+			ids = append(ids, b.ClientID)
+		}
+	}
+
+	loads, err := w.store.clientLoads(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+
+	// NOTE: two workers that choose at the same moment can both start a
+	// batch of one client, so the per-client limit can be passed by one
+	// batch per extra worker for a while.
+	return fairOrder(candidates, loads, w.cfg.MaxPerClient), nil
 }
 
 func (w *Worker) releaseSlot(lease locking.Lease) {

@@ -77,6 +77,9 @@ type ImportBatch struct {
 	MaxRetries int `koanf:"maxretries"`
 	// MaxConcurrentBatches is the number of processing slots (default 1).
 	MaxConcurrentBatches int `koanf:"maxconcurrentbatches"`
+	// MaxConcurrentBatchesPerClient is the most batches of one client
+	// processed at once (default 0: no limit beyond the slots).
+	MaxConcurrentBatchesPerClient int `koanf:"maxconcurrentbatchesperclient"`
 	// MaxBatchAttempts is how many claims a batch gets before it fails (default 5).
 	MaxBatchAttempts int `koanf:"maxbatchattempts"`
 	// UnavailableDelay is the first pause of a batch after OmniFlow stayed

@@ -190,6 +190,9 @@ func (s *Settings) validateImportBatch() []error {
 	if err := intRange("ImportBatch:MaxConcurrentBatches", b.MaxConcurrentBatches, 1, 64, "a value from 1 to 64, such as 1"); err != nil {
 		errs = append(errs, err)
 	}
+	if err := intRange("ImportBatch:MaxConcurrentBatchesPerClient", b.MaxConcurrentBatchesPerClient, 0, 64, "0 for no limit, or a value up to 64"); err != nil {
+		errs = append(errs, err)
+	}
 	if b.MaxBatchAttempts < 1 {
 		errs = append(errs, &SettingError{
 			Key:     "ImportBatch:MaxBatchAttempts",

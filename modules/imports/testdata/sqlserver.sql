@@ -30,6 +30,24 @@ UPDATE [ImportBatches] SET [Status] = @p1, [WorkerId] = NULL, [LeaseToken] = [Le
 
 UPDATE [ImportBatches] SET [Status] = @p1, [WorkerId] = NULL, [LeaseToken] = [LeaseToken] + 1 WHERE [Status] = @p2 AND ([HeartbeatAt] < @p3 OR ([HeartbeatAt] IS NULL AND ([StartedAt] IS NULL OR [StartedAt] < @p4)));
 
+SELECT * FROM "ImportBatches" WHERE [ClientId] = @p1 AND [Checksum] = @p2 AND [Status] <> @p3 AND ([Status] NOT IN (@p4,@p5,@p6,@p7) OR [CompletedAt] >= @p8) ORDER BY [CreatedAt] DESC OFFSET 0 ROW FETCH NEXT 1 ROWS ONLY;
+
+SELECT * FROM "ImportBatches" WHERE [ClientId] = @p1 AND [Status] IN (@p2) AND [CreatedAt] >= @p3 AND [CreatedAt] < @p4 AND (([CreatedAt] < @p5 OR ([CreatedAt] = @p6 AND [Id] < @p7))) ORDER BY [CreatedAt] DESC, [Id] DESC OFFSET 0 ROW FETCH NEXT 51 ROWS ONLY;
+
+UPDATE [ImportBatches] SET [Status] = @p1, [CompletedAt] = @p2, [ErrorSummary] = @p3, [LeaseToken] = [LeaseToken] + 1, [CancelRequestedAt] = @p4 WHERE [Id] = @p5 AND [ClientId] = @p6 AND [Status] IN (@p7, @p8);
+
+UPDATE [ImportBatches] SET [CancelRequestedAt] = COALESCE([CancelRequestedAt], @p1) WHERE [Id] = @p2 AND [ClientId] = @p3 AND [Status] = @p4;
+
+SELECT COUNT(*) FROM [ImportBatches] WHERE [Id] = @p1 AND [CancelRequestedAt] IS NOT NULL;
+
+UPDATE [ImportBatches] SET [Status] = @p1, [CompletedAt] = @p2, [ErrorSummary] = @p3, [WorkerId] = NULL WHERE [Id] = @p4 AND [LeaseToken] = @p5 AND [Status] = @p6;
+
+SELECT * FROM "ClientPolicies" WHERE [ClientId] = @p1 OR [ClientId] IS NULL ORDER BY [CreatedAt];
+
+SELECT COUNT(*) FROM [ImportBatches] WHERE [ClientId] = @p1 AND [Status] <> @p2 AND (([ScheduledFor] IS NOT NULL AND [ScheduledFor] >= @p3 AND [ScheduledFor] < @p4) OR ([ScheduledFor] IS NULL AND [CreatedAt] >= @p5 AND [CreatedAt] < @p6));
+
+SELECT [ClientId], COUNT(*) AS [Processing] FROM [ImportBatches] WHERE [ClientId] IN (@p1) AND [Status] = @p2 GROUP BY [ClientId];
+
 SELECT [Sequence], [Status], [ErrorMessage], [LeadId], [SourceLine], [PayloadJson] FROM "ImportItems" WHERE ([BatchId] = @p1 AND [Sequence] > @p2) AND [Status] IN (@p3,@p4) ORDER BY [Sequence] OFFSET 0 ROW FETCH NEXT 100 ROWS ONLY;
 
 SELECT [Sequence], [Status], [ErrorMessage], [LeadId], [SourceLine], [PayloadJson] FROM "ImportItems" WHERE [BatchId] = @p1 AND [Sequence] > @p2 ORDER BY [Sequence] OFFSET 0 ROW FETCH NEXT 101 ROWS ONLY;

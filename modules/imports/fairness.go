@@ -1,0 +1,106 @@
+package imports
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/dataflow/dataflow/platform/database"
+)
+
+// clientLoad is what fair ordering needs to know of one client.
+type clientLoad struct {
+	processing int
+	// lastStart is when a batch of the client last started; zero when none
+	// did.
+	lastStart time.Time
+}
+
+// clientLoads returns the running batches and the last start of each of
+// the clients.
+func (s *store) clientLoads(ctx context.Context, clientIDs []database.UUID) (map[database.UUID]clientLoad, error) {
+	type row struct {
+		ClientID   database.UUID `gorm:"column:ClientId"`
+		Processing int           `gorm:"column:Processing"`
+	}
+
+	var rows []row
+	err := s.db.WithContext(ctx).Raw(s.db.Render(
+		"SELECT {ClientId}, COUNT(*) AS {Processing} FROM {ImportBatches} WHERE {ClientId} IN ? AND {Status} = ? GROUP BY {ClientId}"),
+		clientIDs, StatusProcessing).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("reading the clients' running batches: %w", err)
+	}
+
+	loads := make(map[database.UUID]clientLoad, len(clientIDs))
+	for _, r := range rows {
+		loads[r.ClientID] = clientLoad{processing: r.Processing}
+	}
+
+	// One indexed query per client: SQLite returns MAX() of a time column
+	// as text, so the latest start is read as a row instead.
+	for _, id := range clientIDs {
+		var latest []Batch
+		err := s.db.WithContext(ctx).Select(s.db.Render("{StartedAt}")).
+			Where(s.db.Render("{ClientId} = ? AND {StartedAt} IS NOT NULL"), id).
+			Order(s.db.Render("{StartedAt} DESC")).Limit(1).Find(&latest).Error
+		if err != nil {
+			return nil, fmt.Errorf("reading a client's last batch start: %w", err)
+		}
+
+		if len(latest) == 1 && latest[0].StartedAt != nil {
+			load := loads[id]
+			load.lastStart = latest[0].StartedAt.UTC()
+			loads[id] = load
+		}
+	}
+
+	return loads, nil
+}
+
+// fairOrder orders ready batches so that the next one comes from the
+// client that has waited longest: the one whose last batch started
+// earliest, a client never served first. Within a client, batches keep
+// their upload order. Clients already running maxPerClient batches (when
+// above 0) are left out, so one client's stream of uploads cannot hold
+// every slot.
+func fairOrder(candidates []Batch, loads map[database.UUID]clientLoad, maxPerClient int) []Batch {
+	byClient := map[database.UUID][]Batch{}
+	var clientsInOrder []database.UUID
+	for _, b := range candidates {
+		if maxPerClient > 0 && loads[b.ClientID].processing >= maxPerClient {
+			continue
+		}
+
+		if _, seen := byClient[b.ClientID]; !seen {
+			clientsInOrder = append(clientsInOrder, b.ClientID)
+		}
+
+		byClient[b.ClientID] = append(byClient[b.ClientID], b)
+	}
+
+	// Stable, so clients that tie keep the order of their oldest batch.
+	slices.SortStableFunc(clientsInOrder, func(a, b database.UUID) int {
+		return loads[a].lastStart.Compare(loads[b].lastStart)
+	})
+
+	// One batch per client per round, so after the first choice the next
+	// clients still come before the first client's second batch.
+	var out []Batch
+	for round := 0; len(out) < len(candidates); round++ {
+		added := false
+		for _, id := range clientsInOrder {
+			if round < len(byClient[id]) {
+				out = append(out, byClient[id][round])
+				added = true
+			}
+		}
+
+		if !added {
+			break
+		}
+	}
+
+	return out
+}

@@ -1,0 +1,79 @@
+package imports
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dataflow/dataflow/modules/clients"
+	"github.com/dataflow/dataflow/modules/imports/importtest"
+	"github.com/dataflow/dataflow/modules/omniflow"
+	"github.com/dataflow/dataflow/platform/database"
+	"github.com/dataflow/dataflow/platform/database/dbtest"
+)
+
+func TestFairOrder(t *testing.T) {
+	a, b, c := database.NewUUID(), database.NewUUID(), database.NewUUID()
+	batch := func(client database.UUID, name string) Batch { return Batch{ClientID: client, FileName: name} }
+	candidates := []Batch{batch(a, "a1"), batch(a, "a2"), batch(a, "a3"), batch(b, "b1"), batch(c, "c1"), batch(b, "b2")}
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+
+	names := func(bs []Batch) []string {
+		out := make([]string, len(bs))
+		for i, b := range bs {
+			out[i] = b.FileName
+		}
+
+		return out
+	}
+
+	t.Run("never served clients first, then the longest waiting", func(t *testing.T) {
+		loads := map[database.UUID]clientLoad{a: {lastStart: now}, b: {lastStart: now.Add(-time.Hour)}}
+		require.Equal(t, []string{"c1", "b1", "a1", "b2", "a2", "a3"}, names(fairOrder(candidates, loads, 0)))
+	})
+
+	t.Run("clients at their limit wait", func(t *testing.T) {
+		loads := map[database.UUID]clientLoad{a: {processing: 1}, b: {processing: 2}}
+		require.Equal(t, []string{"c1"}, names(fairOrder(candidates, loads, 1)))
+		require.Equal(t, []string{"a1", "c1", "a2", "a3"}, names(fairOrder(candidates, loads, 2)))
+	})
+}
+
+// TestWorkerServesClientsFairly uploads three batches of one client, then
+// one of another: the second client's batch runs second, not last.
+func TestWorkerServesClientsFairly(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+			other := clients.Client{ID: database.NewUUID(), Name: "Other", ClientIdentifier: "other", SecretHash: []byte{1}, SecretSalt: []byte{1},
+				Status: clients.StatusActive, CreatedAt: b.clock.Now()}
+			require.NoError(t, b.db.Create(&other).Error)
+
+			var first []Batch
+			for i := range 3 {
+				first = append(first, b.addBatch(t, leadsFile(t, 5, importtest.GenerateOptions{Seed: uint64(30 + i)}), ""))
+				b.clock.Advance(time.Second)
+			}
+
+			late := b.addBatch(t, leadsFile(t, 5, importtest.GenerateOptions{Seed: 40}), "")
+			require.NoError(t, b.db.Model(&Batch{}).Where(b.db.Render("{Id} = ?"), late.ID).Update("ClientId", other.ID).Error)
+
+			var order []database.UUID
+			for range 4 {
+				b.clock.Advance(time.Second)
+				worked, err := b.worker.RunOnce(context.Background())
+				require.NoError(t, err)
+				require.True(t, worked)
+
+				var started Batch
+				require.NoError(t, b.db.Where(b.db.Render("{Status} = ?"), StatusCompleted).
+					Order(b.db.Render("{CompletedAt} DESC")).Take(&started).Error)
+				order = append(order, started.ID)
+			}
+
+			require.Equal(t, []database.UUID{first[0].ID, late.ID, first[1].ID, first[2].ID}, order)
+		})
+	}
+}
