@@ -77,3 +77,28 @@ func TestWorkerServesClientsFairly(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkerWaitsForScheduledTime checks that a Scheduled batch runs only
+// once its time has come.
+func TestWorkerWaitsForScheduledTime(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+			batch := b.addBatch(t, leadsFile(t, 5, importtest.GenerateOptions{Seed: 50}), "")
+			at := b.clock.Now().Add(time.Hour).UTC()
+			require.NoError(t, b.db.Model(&Batch{}).Where(b.db.Render("{Id} = ?"), batch.ID).
+				Updates(map[string]any{"Status": StatusScheduled, "PolicyDecision": DecisionScheduled, "ScheduledFor": at}).Error)
+
+			worked, err := b.worker.RunOnce(context.Background())
+			require.NoError(t, err)
+			require.False(t, worked, "the batch is not due yet")
+			require.Equal(t, StatusScheduled, b.load(t, batch.ID).Status)
+
+			b.clock.Advance(time.Hour + time.Second)
+			worked, err = b.worker.RunOnce(context.Background())
+			require.NoError(t, err)
+			require.True(t, worked)
+			require.Equal(t, StatusCompleted, b.load(t, batch.ID).Status)
+		})
+	}
+}
