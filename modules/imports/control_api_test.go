@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"testing"
@@ -45,6 +46,13 @@ func TestDuplicateUpload(t *testing.T) {
 	require.Equal(t, "duplicate_upload", body["code"])
 	require.Equal(t, first["batchId"], body["batchId"])
 	require.Equal(t, "Pending", body["status"])
+
+	metricsResp, err := http.Get(srv.URL + "/metrics")
+	require.NoError(t, err)
+	exposition, err := io.ReadAll(metricsResp.Body)
+	require.NoError(t, err)
+	_ = metricsResp.Body.Close()
+	require.Contains(t, string(exposition), `dataflow_dedup_hit_total{client="api"}`)
 
 	resp, body = upload(t, srv.URL, map[string]string{"allowDuplicate": "true"}, content)
 	require.Equal(t, http.StatusAccepted, resp.StatusCode, "%v", body)

@@ -22,6 +22,7 @@ import (
 	"github.com/dataflow/dataflow/modules/imports/records"
 	"github.com/dataflow/dataflow/platform/database"
 	"github.com/dataflow/dataflow/platform/httpserver"
+	"github.com/dataflow/dataflow/platform/metrics"
 	"github.com/dataflow/dataflow/platform/storage"
 )
 
@@ -172,7 +173,7 @@ func (h *handlers) upload(c echo.Context) error {
 	}
 
 	if err == nil && !form.AllowDuplicate {
-		err = h.checkDuplicate(req.Context(), batch)
+		err = h.checkDuplicate(req.Context(), batch, id.ClientIdentifier)
 	}
 
 	if err == nil {
@@ -430,7 +431,7 @@ func truncateRunes(s string, n int) string {
 // client while the first one runs or finished within the duplicate
 // window, which is usually a client retrying a request whose response it
 // lost.
-func (h *handlers) checkDuplicate(ctx context.Context, b Batch) error {
+func (h *handlers) checkDuplicate(ctx context.Context, b Batch, clientIdentifier string) error {
 	since := b.CreatedAt.Add(-h.duplicateWindow)
 	earlier, found, err := h.store.duplicateOf(ctx, b.ClientID, b.Checksum, since)
 	if err != nil {
@@ -443,6 +444,7 @@ func (h *handlers) checkDuplicate(ctx context.Context, b Batch) error {
 
 	h.log.Info().Str("batch_id", earlier.ID.String()).Str("client_id", b.ClientID.String()).Str("status", earlier.Status).
 		Msg("api: duplicate upload rejected")
+	metrics.DedupHits.WithLabelValues(clientIdentifier).Inc()
 
 	return errDuplicateUpload.With("batchId", earlier.ID.String()).With("status", earlier.Status)
 }

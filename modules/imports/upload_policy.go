@@ -9,9 +9,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/dataflow/dataflow/modules/clients"
 	"github.com/dataflow/dataflow/modules/imports/policy"
 	"github.com/dataflow/dataflow/platform/database"
 	"github.com/dataflow/dataflow/platform/httpserver"
+	"github.com/dataflow/dataflow/platform/metrics"
 )
 
 // clientLimits returns the client's effective policy: its own
@@ -64,6 +66,10 @@ func (h *handlers) applyPolicy(c echo.Context, limits policy.Limits, b *Batch) e
 		return errTooLarge.With("maxFileSizeMb", limits.MaxFileSizeMb)
 	case policy.OutcomeRejectOverQuota:
 		seconds := int(math.Ceil(decision.RetryAfter.Seconds()))
+		if id, ok := clients.IdentityFrom(c); ok {
+			metrics.RateLimited.WithLabelValues(id.ClientIdentifier, "quota_exceeded").Inc()
+		}
+
 		c.Response().Header().Set("Retry-After", strconv.Itoa(max(seconds, 1)))
 
 		return errOverQuota.With("maxBatchPerDay", limits.MaxBatchPerDay).With("retryAfterSeconds", max(seconds, 1))
@@ -92,6 +98,9 @@ func (h *handlers) rateLimit(c echo.Context, clientID database.UUID, limit int) 
 	wait := max(int(math.Ceil(end.Sub(h.now()).Seconds())), 1)
 	header.Set("Retry-After", strconv.Itoa(wait))
 	h.log.Info().Str("client_id", clientID.String()).Int("limit", limit).Msg("api: upload rate limit reached")
+	if id, ok := clients.IdentityFrom(c); ok {
+		metrics.RateLimited.WithLabelValues(id.ClientIdentifier, "rate_limited").Inc()
+	}
 
 	return errRateLimited.With("rateLimitPerMinute", limit).With("retryAfterSeconds", wait)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/dataflow/dataflow/platform/database"
 	"github.com/dataflow/dataflow/platform/httpserver"
 	"github.com/dataflow/dataflow/platform/jobs"
+	"github.com/dataflow/dataflow/platform/metrics"
 	"github.com/dataflow/dataflow/platform/storage"
 )
 
@@ -126,6 +127,7 @@ func (k *Kernel) HTTPServer() *httpserver.Server {
 	srv.Echo.GET("/health", health)
 	srv.Echo.HEAD("/health", health)
 	srv.Echo.GET("/ready", k.ready)
+	srv.Echo.GET("/metrics", echo.WrapHandler(metrics.Handler()))
 
 	for _, fn := range k.routes {
 		fn(srv.Echo)
