@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -66,6 +67,13 @@ func (h *handlers) retryBatch(c echo.Context) error {
 	}
 
 	id, _ := clients.IdentityFrom(c)
+	limits, err := h.clientLimits(ctx, parent.ClientID)
+	if err != nil {
+		_ = h.storage.RemoveBatch(batchID.String())
+
+		return err
+	}
+
 	parentID := parent.ID
 	b := Batch{
 		ID: batchID, ClientID: parent.ClientID, Status: StatusPending, FileType: FileTypeNDJSON, FileName: saved.Name,
@@ -73,6 +81,14 @@ func (h *handlers) retryBatch(c echo.Context) error {
 		OriginDefault: parent.OriginDefault, RequestedBy: parent.RequestedBy, MetadataJSON: parent.MetadataJSON,
 		CreatedAt: h.now().UTC(), TraceID: parent.TraceID, ImportOptionsJSON: stored, ParentBatchID: &parentID,
 	}
+	// A retry is a new batch for the client's window and daily quota, as
+	// an upload would be.
+	if err := h.applyPolicy(c, limits, &b); err != nil {
+		_ = h.storage.RemoveBatch(batchID.String())
+
+		return err
+	}
+
 	if err := h.store.createBatch(ctx, &b); err != nil {
 		_ = h.storage.RemoveBatch(batchID.String())
 
@@ -84,9 +100,13 @@ func (h *handlers) retryBatch(c echo.Context) error {
 	h.log.Info().Str("batch_id", b.ID.String()).Str("parent_batch_id", parent.ID.String()).Str("client_id", id.ClientID).
 		Msg("api: retry batch accepted")
 
-	return c.JSON(http.StatusAccepted, uploadResponse{
-		BatchID: b.ID.String(), Status: b.Status, PolicyDecision: b.PolicyDecision, Location: location,
-	})
+	resp := uploadResponse{BatchID: b.ID.String(), Status: b.Status, PolicyDecision: b.PolicyDecision, Location: location}
+	if b.ScheduledFor != nil {
+		at := b.ScheduledFor.UTC().Format(time.RFC3339)
+		resp.ScheduledFor = &at
+	}
+
+	return c.JSON(http.StatusAccepted, resp)
 }
 
 // writeFailedRecords writes the payload of each Error item of the batch as
