@@ -3,6 +3,7 @@ package cmd_test
 import (
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -89,4 +90,36 @@ func postFile(t *testing.T, s *stack, baseURL string, client credentials, conten
 	defer func() { s.apiURL = saved }()
 
 	return s.postMultipart(t, &client, formPart{name: "file", fileName: "leads.json", content: []byte(content)})
+}
+
+// TestE2EAuthThrottlingParallel sends wrong secrets in parallel: no more
+// than ten of them may have their secret checked.
+func TestE2EAuthThrottlingParallel(t *testing.T) {
+	skipUnlessEndToEnd(t)
+	t.Parallel()
+
+	forEachDatabase(t, func(t *testing.T, db testDatabase) {
+		s := newStack(t, db, stackOptions{deferWorker: true})
+		wrong := credentials{id: clientAlpha.id, secret: "wrong-secret-0123456789"}
+
+		statuses := make(chan int, 30)
+		var wg sync.WaitGroup
+		for range 30 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses <- s.getBatch(t, &wrong, "00000000-0000-0000-0000-000000000000", nil).status
+			}()
+		}
+		wg.Wait()
+		close(statuses)
+
+		counts := map[int]int{}
+		for status := range statuses {
+			counts[status]++
+		}
+
+		require.LessOrEqual(t, counts[http.StatusUnauthorized], 10, "statuses: %v", counts)
+		require.Equal(t, 30, counts[http.StatusUnauthorized]+counts[http.StatusTooManyRequests], "statuses: %v", counts)
+	})
 }

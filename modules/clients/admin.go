@@ -101,6 +101,10 @@ func ValidateSecret(secret string) error {
 		return fmt.Errorf("invalid client secret: shorter than %d characters; %s", MinSecretLength, fix)
 	case len(secret) > MaxSecretBytes:
 		return fmt.Errorf("invalid client secret: longer than %d bytes; %s", MaxSecretBytes, fix)
+	case strings.TrimSpace(secret) != secret:
+		// HTTP clients and servers trim header values, so a secret that
+		// starts or ends with a space could never authenticate.
+		return fmt.Errorf("invalid client secret: it starts or ends with white space, which HTTP headers cannot carry; %s", fix)
 	}
 
 	return nil

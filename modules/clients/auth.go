@@ -75,9 +75,12 @@ func (a *Authenticator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			return ErrTooManyFailures
 		}
 
-		id, err := a.Authenticate(ctx, c.Request().Header.Get("X-Client-Id"), c.Request().Header.Get("X-Client-Secret"))
-		if errors.Is(err, ErrUnauthorized) {
-			a.recordFailure(ctx, keys)
+		id, err := a.authenticate(ctx, c.Request().Header.Get("X-Client-Id"), c.Request().Header.Get("X-Client-Secret"), keys)
+		var wait *throttledError
+		if errors.As(err, &wait) {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.retryAfter.Seconds()))))
+
+			return ErrTooManyFailures
 		}
 
 		if err != nil {
@@ -94,12 +97,29 @@ func (a *Authenticator) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 // Authenticate returns the identity for a client id and secret, or
 // ErrUnauthorized, or an internal error when the database fails.
 func (a *Authenticator) Authenticate(ctx context.Context, clientID, secret string) (Identity, error) {
+	return a.authenticate(ctx, clientID, secret, nil)
+}
+
+// throttledError stops an attempt whose keys are over their limits.
+type throttledError struct{ retryAfter time.Duration }
+
+func (e *throttledError) Error() string { return "too many failed authentication attempts" }
+
+// authenticate is Authenticate with throttling: before each PBKDF2 check,
+// the attempt is counted against keys as if it failed, and taken back when
+// it succeeds. Counting before the check means parallel guesses cannot all
+// slip in before the first failure is recorded.
+func (a *Authenticator) authenticate(ctx context.Context, clientID, secret string, keys []failureLimit) (Identity, error) {
 	if clientID == "" || secret == "" {
 		return Identity{}, ErrUnauthorized
 	}
 
 	client, err := a.store.ByIdentifier(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
+		if err := a.reserve(ctx, keys); err != nil {
+			return Identity{}, err
+		}
+
 		VerifySecret(secret, a.decoyHash, a.decoySalt)
 
 		return Identity{}, ErrUnauthorized
@@ -110,6 +130,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, clientID, secret strin
 	}
 
 	if !a.cache.Verified(client.ClientIdentifier, secret, client.SecretHash) {
+		if err := a.reserve(ctx, keys); err != nil {
+			return Identity{}, err
+		}
+
 		if !VerifySecret(secret, client.SecretHash, client.SecretSalt) {
 			a.log.Info().Str("client_id", client.ID.String()).Str("client_identifier", client.ClientIdentifier).
 				Msg("auth: wrong client secret")
@@ -117,6 +141,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, clientID, secret strin
 			return Identity{}, ErrUnauthorized
 		}
 
+		a.release(ctx, keys)
 		a.cache.Remember(client.ClientIdentifier, secret, client.SecretHash)
 	}
 
@@ -171,16 +196,37 @@ func (a *Authenticator) throttled(ctx context.Context, keys []failureLimit) (tim
 	return 0, nil
 }
 
-// recordFailure counts a failed attempt. A database error only loses the
-// count, so it is logged and the 401 stands.
-func (a *Authenticator) recordFailure(ctx context.Context, keys []failureLimit) {
+// reserve counts an attempt against each key before its secret is
+// checked, and refuses it when a key goes over its limit.
+func (a *Authenticator) reserve(ctx context.Context, keys []failureLimit) error {
+	if a.throttle == nil {
+		return nil
+	}
+
+	for _, k := range keys {
+		count, end, err := a.throttle.Hit(ctx, k.key, failureWindow)
+		if err != nil {
+			return httpserver.ErrUnavailable.WithCause(err)
+		}
+
+		if count > k.limit {
+			return &throttledError{retryAfter: max(end.Sub(a.now()), time.Second)}
+		}
+	}
+
+	return nil
+}
+
+// release takes back the counts of an attempt that succeeded. A database
+// error leaves one extra count, which only ages out with its window.
+func (a *Authenticator) release(ctx context.Context, keys []failureLimit) {
 	if a.throttle == nil {
 		return
 	}
 
 	for _, k := range keys {
-		if _, _, err := a.throttle.Hit(ctx, k.key, failureWindow); err != nil {
-			a.log.Warn().Err(err).Msg("auth: counting a failed attempt failed")
+		if err := a.throttle.Undo(ctx, k.key, failureWindow); err != nil {
+			a.log.Warn().Err(err).Msg("auth: taking back an attempt's count failed")
 		}
 	}
 }

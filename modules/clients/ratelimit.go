@@ -47,6 +47,18 @@ func (c *Counter) Hit(ctx context.Context, key string, window time.Duration) (in
 	return count, start.Add(window), nil
 }
 
+// Undo takes back one event of key in the current window.
+func (c *Counter) Undo(ctx context.Context, key string, window time.Duration) error {
+	start := c.now().UTC().Truncate(window)
+	err := c.db.WithContext(ctx).Exec(c.db.Render(
+		"UPDATE {RateLimitCounters} SET {Count} = {Count} - 1 WHERE {Key} = ? AND {WindowStart} = ? AND {Count} > 0"), key, start).Error
+	if err != nil {
+		return fmt.Errorf("taking back a count of %s: %w", key, err)
+	}
+
+	return nil
+}
+
 // Count returns the count of key in the current window without adding to
 // it, and when the window ends.
 func (c *Counter) Count(ctx context.Context, key string, window time.Duration) (int, time.Time, error) {

@@ -2,6 +2,7 @@ package imports
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -154,7 +155,14 @@ func (h *handlers) cancelBatch(c echo.Context) error {
 	}
 
 	ctx := c.Request().Context()
-	done, err := h.store.cancelWaiting(ctx, b.ID, b.ClientID, "cancelled by the client before processing started")
+	summary := "cancelled by the client before processing started"
+	if b.ProcessedRecords > 0 {
+		// A batch paused after an OmniFlow outage waits as Pending with
+		// records already delivered.
+		summary = fmt.Sprintf("cancelled by the client after %d of %d records were processed", b.ProcessedRecords, b.TotalRecords)
+	}
+
+	done, err := h.store.cancelWaiting(ctx, b.ID, b.ClientID, summary)
 	if err != nil {
 		return httpserver.ErrUnavailable.WithCause(err)
 	}

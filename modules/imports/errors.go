@@ -92,6 +92,12 @@ var (
 	errPayloadRedacted = httpserver.NewError(http.StatusConflict, "payload_redacted",
 		"The failed records' payloads were redacted, so they cannot be sent again. Upload the corrected file instead.",
 		"O conteúdo dos registros com falha foi mascarado e não pode ser reenviado. Envie o arquivo corrigido.")
+	errInvalidFlag = httpserver.NewError(http.StatusBadRequest, "invalid_field",
+		"A true/false form field has another value; see \"field\". Send true or false.",
+		"Um campo verdadeiro/falso do formulário tem outro valor; veja \"field\". Envie true ou false.")
+	errInvalidValidate = httpserver.NewError(http.StatusBadRequest, "invalid_validate",
+		"The query parameter \"validate\" accepts only the value only, for a dry run; see \"validate\". Leave it out to import the file.",
+		"O parâmetro \"validate\" aceita apenas o valor only, para uma simulação; veja \"validate\". Omita-o para importar o arquivo.")
 	errUploadInterrupted = httpserver.NewError(http.StatusBadRequest, "upload_interrupted",
 		"The upload was interrupted or the multipart body is malformed. Send the file again.",
 		"O envio foi interrompido ou o corpo multipart está malformado. Envie o arquivo novamente.")

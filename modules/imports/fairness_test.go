@@ -102,3 +102,32 @@ func TestWorkerWaitsForScheduledTime(t *testing.T) {
 		})
 	}
 }
+
+// TestCandidatesLongQueue checks that a client with hundreds of queued
+// batches cannot push another client's batch out of the candidates.
+func TestCandidatesLongQueue(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+			other := clients.Client{ID: database.NewUUID(), Name: "Other", ClientIdentifier: "other", SecretHash: []byte{1}, SecretSalt: []byte{1},
+				Status: clients.StatusActive, CreatedAt: b.clock.Now()}
+			require.NoError(t, b.db.Create(&other).Error)
+
+			for range 250 {
+				b.clock.Advance(time.Millisecond)
+				require.NoError(t, b.worker.store.createBatch(context.Background(), &Batch{ID: database.NewUUID(), ClientID: b.clientID,
+					Status: StatusPending, FileType: FileTypeJSON, FileName: "x.json", PolicyDecision: DecisionImmediate, CreatedAt: b.clock.Now()}))
+			}
+
+			b.clock.Advance(time.Millisecond)
+			late := Batch{ID: database.NewUUID(), ClientID: other.ID, Status: StatusPending, FileType: FileTypeJSON, FileName: "y.json",
+				PolicyDecision: DecisionImmediate, CreatedAt: b.clock.Now()}
+			require.NoError(t, b.worker.store.createBatch(context.Background(), &late))
+
+			got, err := b.worker.store.candidates(context.Background(), candidateLimit, candidatesPerClient)
+			require.NoError(t, err)
+			require.Len(t, got, candidatesPerClient+1)
+			require.Equal(t, late.ID, got[len(got)-1].ID)
+		})
+	}
+}

@@ -2,9 +2,11 @@ package imports_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,4 +127,40 @@ func TestUploadPolicies(t *testing.T) {
 		require.Equal(t, "quota_exceeded", body["code"])
 		require.Equal(t, "1800", resp.Header.Get("Retry-After"), "30 minutes to midnight in São Paulo")
 	})
+}
+
+func TestUploadQuotaUnderConcurrency(t *testing.T) {
+	lateEvening := time.Date(2026, 12, 5, 2, 30, 0, 0, time.UTC)
+	url := setupPolicyAPI(t, lateEvening, clients.Policy{MaxBatchPerDay: ptr(2)}, func(*config.Settings) {})
+
+	statuses := make(chan string, 8)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, body := upload(t, url, nil, []byte(fmt.Sprintf(`[{"phone":"%d"}]`, i)))
+			if resp.StatusCode != http.StatusAccepted {
+				statuses <- fmt.Sprintf("HTTP %d", resp.StatusCode)
+
+				return
+			}
+
+			statuses <- fmt.Sprintf("%s %v", body["status"], body["scheduledFor"])
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+
+	perDay := map[string]int{}
+	for s := range statuses {
+		perDay[s]++
+	}
+
+	require.Equal(t, map[string]int{
+		"Pending <nil>":                  2,
+		"Scheduled 2026-12-05T03:00:00Z": 2,
+		"Scheduled 2026-12-06T03:00:00Z": 2,
+		"Scheduled 2026-12-07T03:00:00Z": 2,
+	}, perDay, "every day holds exactly its quota")
 }

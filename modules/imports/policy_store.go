@@ -50,3 +50,19 @@ func (s *store) countOnDay(ctx context.Context, clientID database.UUID, start, e
 
 	return int(n), nil
 }
+
+// withClientLock runs fn in a transaction that holds the client's row
+// locked, with a store bound to that transaction. Uploads of one client
+// are thus evaluated and recorded one at a time, so two at once cannot
+// both take the last place of a day's quota. An UPDATE that changes
+// nothing still takes the row lock on PostgreSQL and SQL Server, and the
+// database write lock on SQLite.
+func (s *store) withClientLock(ctx context.Context, clientID database.UUID, fn func(tx *store) error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(s.db.Render("UPDATE {Clients} SET {Status} = {Status} WHERE {Id} = ?"), clientID).Error; err != nil {
+			return fmt.Errorf("locking the client: %w", err)
+		}
+
+		return fn(&store{db: &database.DB{DB: tx, Dialect: s.db.Dialect, Target: s.db.Target}, now: s.now})
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +37,15 @@ func (h *handlers) retryBatch(c echo.Context) error {
 
 	if !slices.Contains(terminalStatuses, parent.Status) {
 		return errNotFinished.With("batchId", parent.ID.String()).With("status", parent.Status)
+	}
+
+	limits, err := h.clientLimits(c.Request().Context(), parent.ClientID)
+	if err != nil {
+		return err
+	}
+
+	if err := h.rateLimit(c, parent.ClientID, limits.RateLimitPerMinute); err != nil {
+		return err
 	}
 
 	ctx := c.Request().Context()
@@ -67,13 +77,6 @@ func (h *handlers) retryBatch(c echo.Context) error {
 	}
 
 	id, _ := clients.IdentityFrom(c)
-	limits, err := h.clientLimits(ctx, parent.ClientID)
-	if err != nil {
-		_ = h.storage.RemoveBatch(batchID.String())
-
-		return err
-	}
-
 	parentID := parent.ID
 	b := Batch{
 		ID: batchID, ClientID: parent.ClientID, Status: StatusPending, FileType: FileTypeNDJSON, FileName: saved.Name,
@@ -81,18 +84,23 @@ func (h *handlers) retryBatch(c echo.Context) error {
 		OriginDefault: parent.OriginDefault, RequestedBy: parent.RequestedBy, MetadataJSON: parent.MetadataJSON,
 		CreatedAt: h.now().UTC(), TraceID: parent.TraceID, ImportOptionsJSON: stored, ParentBatchID: &parentID,
 	}
+	// A second retry of the same records while the first one runs (or
+	// finished recently) would import them twice: the retry files of one
+	// parent have the same checksum, so the duplicate check catches it.
+	if allow, _ := strconv.ParseBool(c.QueryParam("allowDuplicate")); !allow {
+		if err := h.checkDuplicate(ctx, b, id.ClientIdentifier); err != nil {
+			_ = h.storage.RemoveBatch(batchID.String())
+
+			return err
+		}
+	}
+
 	// A retry is a new batch for the client's window and daily quota, as
 	// an upload would be.
-	if err := h.applyPolicy(c, limits, &b); err != nil {
+	if err := h.decideAndCreate(c, limits, &b); err != nil {
 		_ = h.storage.RemoveBatch(batchID.String())
 
 		return err
-	}
-
-	if err := h.store.createBatch(ctx, &b); err != nil {
-		_ = h.storage.RemoveBatch(batchID.String())
-
-		return httpserver.ErrUnavailable.WithCause(err)
 	}
 
 	location := "/imports/" + b.ID.String()

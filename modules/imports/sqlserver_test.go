@@ -21,7 +21,7 @@ func TestStoreSQLServerStatements(t *testing.T) {
 	id := database.NewUUID()
 	later := now.Add(time.Minute)
 
-	_, _ = s.candidates(ctx, 10)
+	_, _ = s.candidates(ctx, 10, 3)
 	_, _, _ = s.claim(ctx, Batch{ID: id, LeaseToken: 4}, "worker-a", 100)
 	_ = s.heartbeat(ctx, id, 5)
 	_ = s.finishStaging(ctx, id, 5, 3000)

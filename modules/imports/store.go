@@ -64,14 +64,21 @@ func (s *store) batch(ctx context.Context, id database.UUID) (Batch, error) {
 }
 
 // candidates returns batches ready to run, oldest first: Pending ones and
-// Scheduled ones whose time has come, not paused until later.
-func (s *store) candidates(ctx context.Context, limit int) ([]Batch, error) {
+// Scheduled ones whose time has come, not paused until later. It takes at
+// most perClient of each client, so a client with a long queue cannot
+// push the other clients' batches out of the list that fair ordering
+// chooses from.
+func (s *store) candidates(ctx context.Context, limit, perClient int) ([]Batch, error) {
 	now := s.utcNow()
 
 	var out []Batch
-	err := s.db.WithContext(ctx).
+	ready := s.db.WithContext(ctx).Model(&Batch{}).
+		Select(s.db.Render("{Id}, ROW_NUMBER() OVER (PARTITION BY {ClientId} ORDER BY {CreatedAt}, {Id}) AS {Rank}")).
 		Where(s.db.Render("({Status} = ? OR ({Status} = ? AND ({ScheduledFor} IS NULL OR {ScheduledFor} <= ?))) AND ({NextAttemptAt} IS NULL OR {NextAttemptAt} <= ?)"),
-			StatusPending, StatusScheduled, now, now).
+			StatusPending, StatusScheduled, now, now)
+	err := s.db.WithContext(ctx).
+		Where(s.db.Render("{Id} IN (?)"), s.db.WithContext(ctx).Table("(?) AS ranked", ready).
+			Select(s.db.Render("{Id}")).Where(s.db.Render("{Rank} <= ?"), perClient)).
 		Order(s.db.Render("{CreatedAt}")).Limit(limit).Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("looking for batches to process: %w", err)

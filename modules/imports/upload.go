@@ -41,6 +41,10 @@ type uploadForm struct {
 	AllowDuplicate bool
 	// DryRun reads and checks the file, then keeps nothing.
 	DryRun bool
+	// badFlag names a true/false field whose value is neither, so the
+	// upload is rejected instead of guessing, say, that "yes" is not a dry
+	// run and importing the file for real.
+	badFlag string
 	// The raw text of requiredFields and dedupKey, checked like the
 	// other fields before it is used.
 	requiredFieldsText string
@@ -50,9 +54,9 @@ type uploadForm struct {
 func (f *uploadForm) set(name, value string) {
 	switch name {
 	case "dryRun":
-		f.DryRun, _ = strconv.ParseBool(strings.TrimSpace(value))
+		f.DryRun, f.badFlag = parseFlag(value, "dryRun", f.badFlag)
 	case "allowDuplicate":
-		f.AllowDuplicate, _ = strconv.ParseBool(strings.TrimSpace(value))
+		f.AllowDuplicate, f.badFlag = parseFlag(value, "allowDuplicate", f.badFlag)
 	case "delimiter":
 		f.Options.Delimiter = value
 	case "encoding":
@@ -104,6 +108,10 @@ func (f *uploadForm) validate() error {
 
 	if strings.TrimSpace(f.Metadata) != "" && !json.Valid([]byte(f.Metadata)) {
 		return errInvalidMetadata
+	}
+
+	if f.badFlag != "" {
+		return errInvalidFlag.With("field", f.badFlag)
 	}
 
 	return f.Options.validate()
@@ -166,7 +174,12 @@ func (h *handlers) upload(c echo.Context) error {
 	}
 
 	batch, err := h.newBatch(id, batchID, form, saved, req)
-	if err == nil && (form.DryRun || c.QueryParam("validate") == "only") {
+	validate := strings.ToLower(strings.TrimSpace(c.QueryParam("validate")))
+	if err == nil && validate != "" && validate != "only" {
+		err = errInvalidValidate.With("validate", c.QueryParam("validate"))
+	}
+
+	if err == nil && (form.DryRun || validate == "only") {
 		defer func() { _ = h.storage.RemoveBatch(batchID.String()) }()
 
 		return h.dryRun(c, batch)
@@ -177,14 +190,7 @@ func (h *handlers) upload(c echo.Context) error {
 	}
 
 	if err == nil {
-		err = h.applyPolicy(c, limits, &batch)
-	}
-
-	if err == nil {
-		err = h.store.createBatch(req.Context(), &batch)
-		if err != nil {
-			err = httpserver.ErrUnavailable.WithCause(err)
-		}
+		err = h.decideAndCreate(c, limits, &batch)
 	}
 
 	if err != nil {
@@ -447,4 +453,16 @@ func (h *handlers) checkDuplicate(ctx context.Context, b Batch, clientIdentifier
 	metrics.DedupHits.WithLabelValues(clientIdentifier).Inc()
 
 	return errDuplicateUpload.With("batchId", earlier.ID.String()).With("status", earlier.Status)
+}
+
+// parseFlag reads a true/false form field. An invalid value keeps the
+// flag false and records the field's name in bad, unless an earlier field
+// was already invalid.
+func parseFlag(value, field, bad string) (bool, string) {
+	v, err := strconv.ParseBool(strings.TrimSpace(value))
+	if err != nil && bad == "" {
+		return false, field
+	}
+
+	return v, bad
 }

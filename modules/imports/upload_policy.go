@@ -37,9 +37,27 @@ func (h *handlers) clientLimits(ctx context.Context, clientID database.UUID) (po
 	return limits, nil
 }
 
+// decideAndCreate applies the policy to the batch and records it, under
+// the client's lock so that the daily quota counts every batch.
+func (h *handlers) decideAndCreate(c echo.Context, limits policy.Limits, b *Batch) error {
+	var apiErr error
+	err := h.store.withClientLock(c.Request().Context(), b.ClientID, func(tx *store) error {
+		if apiErr = h.applyPolicy(c, tx, limits, b); apiErr != nil {
+			return nil
+		}
+
+		return tx.createBatch(c.Request().Context(), b)
+	})
+	if err != nil {
+		return httpserver.ErrUnavailable.WithCause(err)
+	}
+
+	return apiErr
+}
+
 // applyPolicy decides whether the batch runs now or is scheduled, and
 // rejects it when it is too large or over the daily quota.
-func (h *handlers) applyPolicy(c echo.Context, limits policy.Limits, b *Batch) error {
+func (h *handlers) applyPolicy(c echo.Context, st *store, limits policy.Limits, b *Batch) error {
 	ctx := c.Request().Context()
 	decision, err := policy.Evaluate(limits, policy.Input{
 		Now:             b.CreatedAt,
@@ -47,7 +65,7 @@ func (h *handlers) applyPolicy(c echo.Context, limits policy.Limits, b *Batch) e
 		FileSizeBytes:   b.FileSizeBytes,
 		RejectOverQuota: h.scheduling.RejectOverQuota,
 		CountOnDay: func(start, end time.Time) (int, error) {
-			return h.store.countOnDay(ctx, b.ClientID, start, end)
+			return st.countOnDay(ctx, b.ClientID, start, end)
 		},
 	})
 	if err != nil {

@@ -125,7 +125,7 @@ func (w *Worker) Run(ctx context.Context) error {
 // RunOnce claims and processes at most one batch. It reports whether it
 // found one.
 func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
-	candidates, err := w.store.candidates(ctx, candidateLimit)
+	candidates, err := w.store.candidates(ctx, candidateLimit, candidatesPerClient)
 	if err != nil || len(candidates) == 0 {
 		return false, err
 	}
@@ -179,9 +179,12 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
-// candidateLimit is how many of the oldest ready batches a worker looks at
-// to choose fairly between clients.
-const candidateLimit = 200
+// A worker chooses fairly among the candidateLimit oldest ready batches,
+// taking at most candidatesPerClient of each client.
+const (
+	candidateLimit      = 200
+	candidatesPerClient = 3
+)
 
 // fairCandidates orders the ready batches with fairOrder.
 func (w *Worker) fairCandidates(ctx context.Context, candidates []Batch) ([]Batch, error) {

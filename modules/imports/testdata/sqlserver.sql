@@ -1,4 +1,8 @@
-SELECT * FROM "ImportBatches" WHERE ([Status] = @p1 OR ([Status] = @p2 AND ([ScheduledFor] IS NULL OR [ScheduledFor] <= @p3))) AND ([NextAttemptAt] IS NULL OR [NextAttemptAt] <= @p4) ORDER BY [CreatedAt] OFFSET 0 ROW FETCH NEXT 10 ROWS ONLY;
+SELECT [Id], ROW_NUMBER() OVER (PARTITION BY [ClientId] ORDER BY [CreatedAt], [Id]) AS [Rank] FROM "ImportBatches" WHERE ([Status] = @p1 OR ([Status] = @p2 AND ([ScheduledFor] IS NULL OR [ScheduledFor] <= @p3))) AND ([NextAttemptAt] IS NULL OR [NextAttemptAt] <= @p4);
+
+SELECT [Id] FROM (SELECT [Id], ROW_NUMBER() OVER (PARTITION BY [ClientId] ORDER BY [CreatedAt], [Id]) AS [Rank] FROM "ImportBatches" WHERE ([Status] = @p1 OR ([Status] = @p2 AND ([ScheduledFor] IS NULL OR [ScheduledFor] <= @p3))) AND ([NextAttemptAt] IS NULL OR [NextAttemptAt] <= @p4)) AS ranked WHERE [Rank] <= @p5;
+
+SELECT * FROM "ImportBatches" WHERE [Id] IN (SELECT [Id] FROM (SELECT [Id], ROW_NUMBER() OVER (PARTITION BY [ClientId] ORDER BY [CreatedAt], [Id]) AS [Rank] FROM "ImportBatches" WHERE ([Status] = @p1 OR ([Status] = @p2 AND ([ScheduledFor] IS NULL OR [ScheduledFor] <= @p3))) AND ([NextAttemptAt] IS NULL OR [NextAttemptAt] <= @p4)) AS ranked WHERE [Rank] <= @p5) ORDER BY [CreatedAt] OFFSET 0 ROW FETCH NEXT 10 ROWS ONLY;
 
 UPDATE [ImportBatches] SET [Status] = @p1, [LeaseToken] = @p2, [WorkerId] = @p3, [HeartbeatAt] = @p4, [StartedAt] = COALESCE([StartedAt], @p5), [AttemptCount] = [AttemptCount] + 1, [ChunkSize] = @p6, [NextAttemptAt] = NULL WHERE [Id] = @p7 AND [LeaseToken] = @p8 AND [Status] IN (@p9, @p10);
 
