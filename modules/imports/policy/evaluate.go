@@ -42,9 +42,9 @@ type Input struct {
 	// Cancelled ones. start and end are UTC. Evaluate calls it only when
 	// MaxBatchPerDay > 0, at most once per day it considers.
 	//
-	// NOTE: Evaluate only reads the count, so two uploads that are evaluated
-	// at the same time can both take the last place of a day. Callers that
-	// need an exact quota serialize the uploads of one client.
+	// Evaluate only reads the count, so two uploads evaluated at the same
+	// time could both take the last place of a day. The upload handler
+	// therefore evaluates one client's uploads under a lock.
 	CountOnDay func(start, end time.Time) (int, error)
 }
 
@@ -221,8 +221,8 @@ func (e *evaluation) schedule() (Decision, error) {
 	_, todayEnd := dayBounds(today, e.loc)
 	return Decision{
 		Outcome: OutcomeRejectOverQuota,
-		Reason: fmt.Sprintf("the daily quota of %d batches is reached for every day from %s to %s (%s)",
-			quota, fullDays[0], fullDays[len(fullDays)-1], e.loc),
+		Reason: fmt.Sprintf("the daily quota of %s is reached for every day from %s to %s (%s)",
+			batchCount(quota), fullDays[0], fullDays[len(fullDays)-1], e.loc),
 		RetryAfter: todayEnd.Sub(e.now),
 	}, nil
 }
@@ -230,8 +230,8 @@ func (e *evaluation) schedule() (Decision, error) {
 func (e *evaluation) rejectOverQuota(day civilDate, dayEnd time.Time) Decision {
 	return Decision{
 		Outcome: OutcomeRejectOverQuota,
-		Reason: fmt.Sprintf("the daily quota of %d batches is reached for %s (%s) and over-quota uploads are rejected",
-			e.limits.MaxBatchPerDay, day, e.loc),
+		Reason: fmt.Sprintf("the daily quota of %s is reached for %s (%s) and over-quota uploads are rejected",
+			batchCount(e.limits.MaxBatchPerDay), day, e.loc),
 		RetryAfter: dayEnd.Sub(e.now),
 	}
 }
@@ -270,7 +270,7 @@ func (e *evaluation) scheduledReason(at time.Time, outsideWindow bool, fullDays 
 		if len(fullDays) > 1 {
 			days += " to " + fullDays[len(fullDays)-1].String()
 		}
-		causes = append(causes, fmt.Sprintf("the daily quota of %d batches is reached for %s", e.limits.MaxBatchPerDay, days))
+		causes = append(causes, fmt.Sprintf("the daily quota of %s is reached for %s", batchCount(e.limits.MaxBatchPerDay), days))
 	}
 
 	when := fmt.Sprintf("scheduled for %s %s", at.In(e.loc).Format("2006-01-02 15:04"), e.loc)
@@ -278,4 +278,13 @@ func (e *evaluation) scheduledReason(at time.Time, outsideWindow bool, fullDays 
 		return when + " because no earlier time is allowed"
 	}
 	return fmt.Sprintf("%s because %s", when, strings.Join(causes, " and "))
+}
+
+// batchCount writes n batches with the right plural.
+func batchCount(n int) string {
+	if n == 1 {
+		return "1 batch"
+	}
+
+	return fmt.Sprintf("%d batches", n)
 }

@@ -226,7 +226,7 @@ func TestEvaluate(t *testing.T) {
 		{name: "Sao Paulo quota at jump", limits: limits(func(l *Limits) { l.MaxBatchPerDay = 1 }), zone: "America/Sao_Paulo", now: "2018-11-04T01:00:00Z",
 			counts:  map[string]int{"2018-11-03": 1},
 			outcome: OutcomeScheduled, scheduledFor: "2018-11-04T03:00:00Z",
-			reason: "scheduled for 2018-11-04 01:00 America/Sao_Paulo because the daily quota of 1 batches is reached for 2018-11-03"},
+			reason: "scheduled for 2018-11-04 01:00 America/Sao_Paulo because the daily quota of 1 batch is reached for 2018-11-03"},
 		{name: "Sao Paulo retry at jump", limits: limits(func(l *Limits) { l.MaxBatchPerDay = 1 }), zone: "America/Sao_Paulo", now: "2018-11-04T01:00:00Z",
 			reject: true, counts: map[string]int{"2018-11-03": 1},
 			outcome: OutcomeRejectOverQuota, retryAfter: 2 * time.Hour, reason: "reached for 2018-11-03"},
