@@ -34,7 +34,8 @@ type dryRunResponse struct {
 	SkippedRecords int    `json:"skippedRecords"`
 	// Issues lists the first records that would end Error or Skipped.
 	Issues []dryRunIssue `json:"issues"`
-	// FileError is why the whole file would fail, null when it can be read.
+	// FileError is the reason the whole file would fail, null when it can
+	// be read.
 	FileError *string `json:"fileError"`
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/dataflow/dataflow/platform/database"
 )
 
-// clientLoad is what fair ordering needs to know of one client.
+// clientLoad is the state of one client that fair ordering uses.
 type clientLoad struct {
 	processing int
 	// lastStart is when a batch of the client last started; zero when none

@@ -20,7 +20,7 @@ type recordRules struct {
 	// seen maps the 128-bit FNV-1a hash of each normalized key to the
 	// sequence of the first record with it. Hashes keep the map at about
 	// 30 bytes per record, where the keys themselves would take several
-	// times that; two different keys share a 128-bit hash with a
+	// times that. Two different keys share a 128-bit hash with a
 	// probability far below that of a disk error.
 	seen map[[2]uint64]int
 }
