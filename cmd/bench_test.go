@@ -344,6 +344,7 @@ func benchStartStack(b *testing.B, binary string, chunkSize int, inProcessWorker
 		"ConnectionStrings__DataFlow=" + filepath.Join(dir, "dataflow.db"),
 		"Database__Provider=sqlite",
 		"ApplyMigrationsOnStartup=true",
+		"Metrics__Address=127.0.0.1:0",
 		"Urls=" + s.apiURL,
 		"ImportStorage__BasePath=" + filepath.Join(dir, "uploads"),
 		"ImportStorage__MaxFileSizeMb=1024",

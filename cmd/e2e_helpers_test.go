@@ -665,6 +665,8 @@ func newStack(t *testing.T, db testDatabase, opts stackOptions) *stack {
 		// Tests upload faster than a client would; the rate limit test
 		// sets its own limit.
 		"RateLimit__RequestsPerMinute=100000",
+		// Several workers run at once, so each takes a free port.
+		"Metrics__Address=127.0.0.1:0",
 	}, seedEnvironment(0, clientAlpha, clientBeta)...)
 	s.env = append(s.env, opts.env...)
 

@@ -1,10 +1,19 @@
 package cmd
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/dataflow/dataflow/platform/config"
 	"github.com/dataflow/dataflow/platform/jobs"
+	"github.com/dataflow/dataflow/platform/metrics"
 )
 
 func newWorkCommand(flags *globalFlags) *cobra.Command {
@@ -23,10 +32,53 @@ func newWorkCommand(flags *globalFlags) *cobra.Command {
 				return err
 			}
 
+			stopMetrics, err := serveWorkerMetrics(cmd.Context(), a.kernel.Settings.Metrics.Address, a.kernel.Log)
+			if err != nil {
+				return err
+			}
+			defer stopMetrics()
+
 			runner := &jobs.Runner{Log: a.kernel.Log}
 			runner.Run(cmd.Context(), a.kernel.Jobs()...)
 
 			return nil
 		}),
 	}
+}
+
+// serveWorkerMetrics serves /metrics and /health of the worker on addr,
+// which `work` has no API port for. An empty addr serves nothing. The
+// returned function stops the listener.
+func serveWorkerMetrics(ctx context.Context, addr string, log zerolog.Logger) (func(), error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening for metrics on %s: %w (set Metrics:Address to a free address, or to an empty value to turn the listener off)", addr, err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler())
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Err(err).Msg("worker: metrics listener stopped")
+		}
+	}()
+
+	log.Info().Str("address", l.Addr().String()).Msg("worker: serving metrics")
+
+	return func() {
+		shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+
+		_ = srv.Shutdown(shutdown)
+	}, nil
 }

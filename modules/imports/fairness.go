@@ -104,3 +104,15 @@ func fairOrder(candidates []Batch, loads map[database.UUID]clientLoad, maxPerCli
 
 	return out
 }
+
+// clientIdentifier returns the client's identifier for metrics labels, or
+// its id when the lookup fails, since a label must never stop a batch.
+func (s *store) clientIdentifier(ctx context.Context, clientID database.UUID) string {
+	var identifier string
+	err := s.db.WithContext(ctx).Raw(s.db.Render("SELECT {ClientIdentifier} FROM {Clients} WHERE {Id} = ?"), clientID).Scan(&identifier).Error
+	if err != nil || identifier == "" {
+		return clientID.String()
+	}
+
+	return identifier
+}

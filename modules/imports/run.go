@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/dataflow/dataflow/modules/omniflow"
+	"github.com/dataflow/dataflow/platform/metrics"
 )
 
 var (
@@ -35,9 +36,28 @@ type batchRun struct {
 	token     int64
 	chunkSize int
 	log       zerolog.Logger
+	// client is the client identifier, the metrics label of the batch.
+	client string
 	// confirmed is when the lease was last known to be ours (Unix
 	// nanoseconds): a renewed heartbeat or a committed chunk.
 	confirmed atomic.Int64
+}
+
+// countRejected records the staged items that will not be sent.
+func (r *batchRun) countRejected(items []Item) {
+	for _, it := range items {
+		if it.Status == ItemError || it.Status == ItemSkipped {
+			metrics.RecordsTotal.WithLabelValues(it.Status, r.client).Inc()
+		}
+	}
+}
+
+// countFinished records a batch's final status in the metrics.
+func (r *batchRun) countFinished(status string, b Batch) {
+	metrics.BatchTotal.WithLabelValues(status, r.client).Inc()
+	if b.StartedAt != nil {
+		metrics.BatchDuration.WithLabelValues(r.client).Observe(r.w.now().Sub(*b.StartedAt).Seconds())
+	}
 }
 
 // confirmLease checks the lease with a guarded heartbeat when it was not
@@ -261,6 +281,7 @@ func (r *batchRun) stage(work context.Context) error {
 			return err
 		}
 
+		r.countRejected(pending)
 		pending = pending[:0]
 
 		return nil
@@ -277,6 +298,8 @@ func (r *batchRun) stage(work context.Context) error {
 		}); err != nil {
 			return err
 		}
+
+		r.countRejected(pending)
 	}
 
 	if err := r.retry(work, "finishing staging", func() error {
@@ -368,6 +391,12 @@ func (r *batchRun) deliver(work context.Context, items []pendingItem, index int)
 	}
 
 	r.confirmed.Store(time.Now().UnixNano())
+	metrics.ChunkTotal.WithLabelValues(r.client).Inc()
+	metrics.RecordsTotal.WithLabelValues(ItemImported, r.client).Add(float64(len(items) - failed))
+	if failed > 0 {
+		metrics.ChunkErrors.WithLabelValues(r.client).Inc()
+		metrics.RecordsTotal.WithLabelValues(ItemError, r.client).Add(float64(failed))
+	}
 
 	r.log.Debug().Int("chunk_id", chunk.ChunkID).Int("records", len(items)).Int("failed", failed).
 		Int("attempts", res.Attempts).Int64("duration_ms", time.Since(start).Milliseconds()).Msg("worker: chunk committed")
@@ -409,6 +438,7 @@ func (r *batchRun) finish(work context.Context) error {
 		return err
 	}
 
+	r.countFinished(status, b)
 	r.log.Info().Str("status", status).Int("total", b.TotalRecords).Int("failed", b.FailedRecords).
 		Int("skipped", b.SkippedRecords).Msg("worker: batch finished")
 

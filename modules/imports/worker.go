@@ -13,6 +13,7 @@ import (
 	"github.com/dataflow/dataflow/modules/locking"
 	"github.com/dataflow/dataflow/modules/omniflow"
 	"github.com/dataflow/dataflow/platform/database"
+	"github.com/dataflow/dataflow/platform/metrics"
 	"github.com/dataflow/dataflow/platform/storage"
 )
 
@@ -230,8 +231,10 @@ func (w *Worker) process(ctx context.Context, b Batch, token int64, lease lockin
 	work, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancelWork(nil)
 
-	run := &batchRun{w: w, b: b, token: token, log: log}
+	run := &batchRun{w: w, b: b, token: token, log: log, client: w.store.clientIdentifier(ctx, b.ClientID)}
 	run.confirmed.Store(time.Now().UnixNano())
+	metrics.BatchesProcessing.Inc()
+	defer metrics.BatchesProcessing.Dec()
 
 	stopWatch := make(chan struct{})
 	defer close(stopWatch)
@@ -247,6 +250,7 @@ func (w *Worker) process(ctx context.Context, b Batch, token int64, lease lockin
 			return
 		}
 
+		run.countFinished(StatusFailed, b)
 		log.Warn().Int("max_attempts", w.cfg.MaxAttempts).Msg("worker: batch ran out of attempts")
 		w.removeFile(b, log)
 
@@ -280,6 +284,8 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 			return
 		}
 
+		run.countFinished(StatusFailed, run.b)
+
 		// The reason may quote the file's content (a header name, which in a
 		// file without a header row is a lead's value), so the log keeps
 		// only where the problem is; errorSummary has the whole message.
@@ -305,6 +311,7 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 			return
 		}
 
+		run.countFinished(StatusCancelled, b)
 		log.Info().Msg("worker: batch cancelled by the client")
 		w.removeFile(run.b, log)
 	case errors.Is(err, omniflow.ErrUnavailable):

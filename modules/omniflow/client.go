@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/dataflow/dataflow/platform/metrics"
 )
 
 // Defaults applied by NewClient to zero or negative ClientConfig fields.
@@ -255,8 +257,12 @@ func (c *Client) SendChunk(ctx context.Context, chunk Chunk) (Result, error) {
 		if err := ctx.Err(); err != nil {
 			return c.fail(chunk, last, fmt.Errorf("sending chunk %d of batch %s: %w", chunk.ChunkID, chunk.BatchID, err))
 		}
+		started := time.Now()
 		last = c.attempt(ctx, chunk, body, traceID)
 		last.attempts = attempt
+		status := metrics.StatusLabel(last.status)
+		metrics.OmniFlowRequests.WithLabelValues(status).Inc()
+		metrics.OmniFlowDuration.WithLabelValues(status).Observe(time.Since(started).Seconds())
 
 		if last.contextErr != nil {
 			return c.fail(chunk, last, fmt.Errorf("sending chunk %d of batch %s: %w", chunk.ChunkID, chunk.BatchID, last.contextErr))

@@ -52,6 +52,9 @@ func Defaults() *Settings {
 			Enabled:       false,
 			RetentionDays: 30,
 		},
+		Metrics: Metrics{
+			Address: ":9090",
+		},
 		Logging: Logging{
 			LogLevel: LogLevel{Default: "Information"},
 			Format:   "json",

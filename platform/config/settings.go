@@ -209,6 +209,6 @@ func (s Scheduling) Location() *time.Location {
 // Metrics configures the worker's own metrics and health listener.
 type Metrics struct {
 	// Address is the listen address of the /metrics and /health endpoints of
-	// `work`, such as :9090. The default, empty, disables the listener.
+	// `work` (default :9090). An empty value turns the listener off.
 	Address string `koanf:"address"`
 }

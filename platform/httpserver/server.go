@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/rs/zerolog"
+
+	"github.com/dataflow/dataflow/platform/metrics"
 )
 
 // Server is the HTTP API of `serve` (and the worker's metrics listener).
@@ -57,6 +60,17 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 
 		req := c.Request()
+		// c.Path is the route pattern (/imports/:batchId), so batch ids
+		// never become label values; unmatched paths share one label.
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+
+		elapsed := time.Since(start).Seconds()
+		metrics.HTTPRequests.WithLabelValues(req.Method, route, strconv.Itoa(c.Response().Status)).Inc()
+		metrics.HTTPDuration.WithLabelValues(req.Method, route).Observe(elapsed)
+
 		s.log.Debug().Str("method", req.Method).Str("path", c.Path()).Int("status", c.Response().Status).
 			Int64("duration_ms", time.Since(start).Milliseconds()).
 			Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Msg("http: request")

@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -28,7 +29,80 @@ var (
 		Name: "dataflow_rate_limit_429_total",
 		Help: "Uploads rejected with 429, by reason (rate_limited or quota_exceeded).",
 	}, []string{"client", "reason"})
+
+	// BatchTotal counts batches that reached a final status.
+	BatchTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dataflow_batch_total",
+		Help: "Batches that reached a final status, by status.",
+	}, []string{"status", "client"})
+
+	// BatchDuration observes the time from a batch's first claim to its
+	// final status.
+	BatchDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "dataflow_batch_duration_seconds",
+		Help:    "Time from a batch's first claim to its final status, in seconds.",
+		Buckets: prometheus.ExponentialBuckets(1, 4, 8), // 1 s to about 4.5 h
+	}, []string{"client"})
+
+	// ChunkTotal counts chunks whose outcome was committed.
+	ChunkTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dataflow_chunk_total",
+		Help: "Chunks sent to OmniFlow whose outcome was committed.",
+	}, []string{"client"})
+
+	// ChunkErrors counts committed chunks with at least one failed record.
+	ChunkErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dataflow_chunk_errors_total",
+		Help: "Committed chunks in which OmniFlow failed at least one record.",
+	}, []string{"client"})
+
+	// RecordsTotal counts records by their final outcome.
+	RecordsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dataflow_records_total",
+		Help: "Records with a final outcome, by outcome (Imported, Error, Skipped).",
+	}, []string{"outcome", "client"})
+
+	// BatchesProcessing is the number of batches this process works on.
+	BatchesProcessing = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "dataflow_batches_processing",
+		Help: "Batches this worker process is processing now.",
+	})
+
+	// OmniFlowRequests counts HTTP requests to OmniFlow by status code
+	// ("error" when no response came back).
+	OmniFlowRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dataflow_omniflow_requests_total",
+		Help: "HTTP requests sent to OmniFlow, by status code, or error when none came back.",
+	}, []string{"status"})
+
+	// OmniFlowDuration observes the latency of requests to OmniFlow.
+	OmniFlowDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "dataflow_omniflow_request_duration_seconds",
+		Help:    "Latency of HTTP requests to OmniFlow, in seconds.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"status"})
+
+	// HTTPRequests and HTTPDuration measure the API by route pattern, so
+	// batch ids never become label values.
+	HTTPRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dataflow_http_requests_total",
+		Help: "API requests, by method, route pattern and status code.",
+	}, []string{"method", "route", "status"})
+	HTTPDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "dataflow_http_request_duration_seconds",
+		Help:    "API request latency, by method and route pattern, in seconds.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"method", "route"})
 )
+
+// StatusLabel returns the label of an HTTP status code, "error" for 0.
+func StatusLabel(code int) string {
+	if code == 0 {
+		return "error"
+	}
+
+	return strconv.Itoa(code)
+}
 
 func init() {
 	Registry.MustRegister(
@@ -36,6 +110,16 @@ func init() {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		DedupHits,
 		RateLimited,
+		BatchTotal,
+		BatchDuration,
+		ChunkTotal,
+		ChunkErrors,
+		RecordsTotal,
+		BatchesProcessing,
+		OmniFlowRequests,
+		OmniFlowDuration,
+		HTTPRequests,
+		HTTPDuration,
 	)
 }
 
