@@ -44,6 +44,8 @@ func TestE2EMetrics(t *testing.T) {
 		api := scrape(t, s.apiURL+"/metrics")
 		require.Contains(t, api, `dataflow_http_requests_total{method="POST",route="/imports",status="202"} 1`)
 		require.Contains(t, api, `route="/imports/:batchId"`)
+		require.Contains(t, api, `dataflow_batches{status="Completed"} 1`)
+		require.Contains(t, api, "dataflow_oldest_pending_batch_age_seconds 0")
 		require.NotContains(t, api, accepted.BatchID)
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dataflow/dataflow/platform/database"
+	"github.com/dataflow/dataflow/platform/metrics"
 )
 
 // clientLoad is the state of one client that fair ordering uses.
@@ -115,4 +116,40 @@ func (s *store) clientIdentifier(ctx context.Context, clientID database.UUID) st
 	}
 
 	return identifier
+}
+
+// batchStats reads the batch counts by status and the wait of the oldest
+// batch ready to run, for the metrics.
+func (s *store) batchStats(ctx context.Context) (metrics.BatchStats, error) {
+	type row struct {
+		Status string `gorm:"column:Status"`
+		Count  int    `gorm:"column:Count"`
+	}
+
+	var rows []row
+	err := s.db.WithContext(ctx).Raw(s.db.Render("SELECT {Status}, COUNT(*) AS {Count} FROM {ImportBatches} GROUP BY {Status}")).Scan(&rows).Error
+	if err != nil {
+		return metrics.BatchStats{}, fmt.Errorf("counting batches by status: %w", err)
+	}
+
+	stats := metrics.BatchStats{ByStatus: make(map[string]int, len(rows))}
+	for _, r := range rows {
+		stats.ByStatus[r.Status] = r.Count
+	}
+
+	oldest, err := s.candidates(ctx, 1, 1)
+	if err != nil {
+		return stats, err
+	}
+
+	if len(oldest) == 1 {
+		since := oldest[0].CreatedAt
+		if oldest[0].ScheduledFor != nil && oldest[0].ScheduledFor.After(since) {
+			since = *oldest[0].ScheduledFor
+		}
+
+		stats.OldestPendingAge = max(s.utcNow().Sub(since), 0)
+	}
+
+	return stats, nil
 }

@@ -131,3 +131,18 @@ func TestCandidatesLongQueue(t *testing.T) {
 		})
 	}
 }
+
+func TestBatchStats(t *testing.T) {
+	for _, engine := range dbtest.Engines() {
+		t.Run(engine.Name, func(t *testing.T) {
+			b := setupWorker(t, engine.Open, omniflow.StandInConfig{}, 3)
+			b.addBatch(t, leadsFile(t, 5, importtest.GenerateOptions{Seed: 60}), "")
+			b.clock.Advance(10 * time.Minute)
+
+			stats, err := b.worker.store.batchStats(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, map[string]int{StatusPending: 1}, stats.ByStatus)
+			require.InDelta(t, (10 * time.Minute).Seconds(), stats.OldestPendingAge.Seconds(), 1)
+		})
+	}
+}

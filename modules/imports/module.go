@@ -11,6 +11,7 @@ import (
 	"github.com/dataflow/dataflow/modules/clients"
 	"github.com/dataflow/dataflow/modules/imports/records"
 	"github.com/dataflow/dataflow/platform/kernel"
+	"github.com/dataflow/dataflow/platform/metrics"
 )
 
 // Module registers the imports schema, routes and jobs.
@@ -52,6 +53,7 @@ func (m *Module) Register(k *kernel.Kernel) error {
 		duplicateWindow:    time.Duration(k.Settings.ImportBatch.DuplicateWindowHours * float64(time.Hour)),
 		rateLimitPerMinute: k.Settings.RateLimit.RequestsPerMinute, scheduling: k.Settings.Scheduling,
 		counter: clients.NewCounter(k.DB, k.Now)}
+	metrics.SetBatchStatsSource(m.store.batchStats)
 	k.AddRoutes(func(e *echo.Echo) {
 		// Middleware per route, not per group, because a group's catch-all
 		// would return 404 where a wrong method deserves 405.

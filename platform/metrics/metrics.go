@@ -4,8 +4,11 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -95,6 +98,70 @@ var (
 	}, []string{"method", "route"})
 )
 
+// BatchStats are the batch counts of the database at one moment.
+type BatchStats struct {
+	// ByStatus counts batches per status.
+	ByStatus map[string]int
+	// OldestPendingAge is the wait of the oldest batch that is ready to run
+	// (Pending, or Scheduled and due), zero when none is.
+	OldestPendingAge time.Duration
+}
+
+// batchStatsCollector exports the batch counts of the database at scrape
+// time, from the source the imports module installs.
+type batchStatsCollector struct {
+	mu     sync.Mutex
+	source func(ctx context.Context) (BatchStats, error)
+}
+
+var (
+	batchesDesc = prometheus.NewDesc("dataflow_batches",
+		"Batches in the database by status, read at scrape time.", []string{"status"}, nil)
+	oldestPendingDesc = prometheus.NewDesc("dataflow_oldest_pending_batch_age_seconds",
+		"Wait of the oldest batch ready to run (Pending, or Scheduled and due), in seconds; 0 when none is.", nil, nil)
+	batchStats = &batchStatsCollector{}
+)
+
+// SetBatchStatsSource installs the function that reads the batch counts.
+// Without one, the two gauges are absent.
+func SetBatchStatsSource(source func(ctx context.Context) (BatchStats, error)) {
+	batchStats.mu.Lock()
+	defer batchStats.mu.Unlock()
+
+	batchStats.source = source
+}
+
+func (c *batchStatsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- batchesDesc
+	ch <- oldestPendingDesc
+}
+
+// Collect reads the counts with a short deadline, so a slow database
+// delays a scrape by two seconds at most; on failure the gauges are left
+// out of that scrape.
+func (c *batchStatsCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	source := c.source
+	c.mu.Unlock()
+	if source == nil {
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+
+	stats, err := source(ctx)
+	if err != nil {
+		return
+	}
+
+	for status, n := range stats.ByStatus {
+		ch <- prometheus.MustNewConstMetric(batchesDesc, prometheus.GaugeValue, float64(n), status)
+	}
+
+	ch <- prometheus.MustNewConstMetric(oldestPendingDesc, prometheus.GaugeValue, stats.OldestPendingAge.Seconds())
+}
+
 // StatusLabel returns the label of an HTTP status code, "error" for 0.
 func StatusLabel(code int) string {
 	if code == 0 {
@@ -120,6 +187,7 @@ func init() {
 		OmniFlowDuration,
 		HTTPRequests,
 		HTTPDuration,
+		batchStats,
 	)
 }
 
