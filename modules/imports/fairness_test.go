@@ -2,9 +2,13 @@ package imports
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dataflow/dataflow/modules/clients"
@@ -145,4 +149,41 @@ func TestBatchStats(t *testing.T) {
 			require.InDelta(t, (10 * time.Minute).Seconds(), stats.OldestPendingAge.Seconds(), 1)
 		})
 	}
+}
+
+// TestTraceParentSent checks that every chunk carries the batch's trace
+// id in traceparent and x-trace-id.
+func TestTraceParentSent(t *testing.T) {
+	var mu sync.Mutex
+	var parents, traceIDs []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		parents = append(parents, r.Header.Get("traceparent"))
+		traceIDs = append(traceIDs, r.Header.Get("x-trace-id"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(srv.Close)
+
+	b := setupWorker(t, dbtest.OpenSQLite, omniflow.StandInConfig{}, 3)
+	sender, err := omniflow.NewClient(omniflow.ClientConfig{BaseURL: srv.URL, MaxRetries: 1, RetryBaseDelay: time.Millisecond,
+		Timeout: 5 * time.Second, Logger: zerolog.Nop()})
+	require.NoError(t, err)
+	b.worker.sender = sender
+
+	batch := b.addBatch(t, leadsFile(t, 150, importtest.GenerateOptions{Seed: 61}), "")
+	traceID := "4bf92f3577b34da6a3ce929d0e0e4736"
+	require.NoError(t, b.db.Model(&Batch{}).Where(b.db.Render("{Id} = ?"), batch.ID).Update("TraceId", traceID).Error)
+
+	_, err = b.worker.RunOnce(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, StatusCompleted, b.load(t, batch.ID).Status)
+
+	require.Len(t, parents, 2)
+	for i := range parents {
+		require.Regexp(t, `^00-`+traceID+`-[0-9a-f]{16}-01$`, parents[i])
+		require.Equal(t, traceID, traceIDs[i])
+	}
+	require.NotEqual(t, parents[0], parents[1], "each chunk is its own span")
 }

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -25,6 +27,9 @@ var (
 	// errCancelled ends a run whose batch the client cancelled.
 	errCancelled = errors.New("cancelled by the client")
 )
+
+// traceIDPattern matches a W3C trace id, which a traceparent can carry.
+var traceIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // stageBatchSize is the number of records staged per transaction.
 const stageBatchSize = 1000
@@ -346,6 +351,10 @@ func (r *batchRun) deliver(work context.Context, items []pendingItem, index int)
 	}
 	if r.b.TraceID != nil {
 		chunk.TraceID = *r.b.TraceID
+		if traceIDPattern.MatchString(chunk.TraceID) {
+			// Each chunk is a span of the batch's trace.
+			chunk.TraceParent = fmt.Sprintf("00-%s-%016x-01", chunk.TraceID, rand.Uint64()|1)
+		}
 	} else {
 		chunk.TraceID = r.b.ID.String()
 	}

@@ -2,6 +2,8 @@ package imports
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -359,9 +361,14 @@ func (h *handlers) newBatch(id clients.Identity, batchID database.UUID, form upl
 		ImportOptionsJSON: options,
 	}
 
-	if m := traceParent.FindStringSubmatch(strings.TrimSpace(req.Header.Get("traceparent"))); m != nil {
-		b.TraceID = &m[1]
+	// The trace id of the caller's traceparent, or a new one, so every
+	// batch's requests to OmniFlow share one W3C trace.
+	traceID := newTraceID()
+	if m := traceParent.FindStringSubmatch(strings.TrimSpace(req.Header.Get("traceparent"))); m != nil && m[1] != strings.Repeat("0", 32) {
+		traceID = m[1]
 	}
+
+	b.TraceID = &traceID
 
 	return b, nil
 }
@@ -465,4 +472,12 @@ func parseFlag(value, field, bad string) (bool, string) {
 	}
 
 	return v, bad
+}
+
+// newTraceID returns a random W3C trace id: 32 lower-case hex digits.
+func newTraceID() string {
+	id := make([]byte, 16)
+	_, _ = rand.Read(id)
+
+	return hex.EncodeToString(id)
 }
