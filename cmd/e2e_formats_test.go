@@ -124,16 +124,17 @@ func TestE2ECSVValidationReport(t *testing.T) {
 		require.True(t, bytes.HasPrefix(response.body, []byte{0xEF, 0xBB, 0xBF}), "the report must start with a UTF-8 BOM")
 		rows, err := csv.NewReader(bytes.NewReader(response.body[3:])).ReadAll()
 		require.NoError(t, err)
-		// The columns follow the file's header, and phoneNumber is there
-		// although the failed record lacks it.
-		require.Equal(t, []string{"sequence", "line", "status", "errorMessage", "phoneNumber", "name", "leadContextJson.budget"}, rows[0])
+		// Imported payloads are redacted by default, so the columns follow
+		// the failed and skipped records; phoneNumber is there although the
+		// failed record lacks it.
+		require.Equal(t, []string{"sequence", "line", "status", "errorMessage", "name", "leadContextJson.budget", "phoneNumber"}, rows[0])
 		require.Len(t, rows, 3)
 		require.Equal(t, []string{"1", "3", "Error"}, rows[1][:3])
-		require.Empty(t, rows[1][4])
-		require.Equal(t, "Maria", rows[1][5])
-		require.Equal(t, "900", rows[1][6])
+		require.Equal(t, "Maria", rows[1][4])
+		require.Equal(t, "900", rows[1][5])
+		require.Empty(t, rows[1][6])
 		require.Equal(t, []string{"2", "4", "Skipped"}, rows[2][:3])
-		require.Equal(t, "5511999990001", rows[2][4])
+		require.Equal(t, "5511999990001", rows[2][6])
 
 		response = s.get(t, clientBeta, "/imports/"+accepted.BatchID+"/items")
 		require.Equal(t, http.StatusNotFound, response.status)

@@ -84,6 +84,11 @@ func (m *Module) Register(k *kernel.Kernel) error {
 			ShutdownTimeout:   s.ImportBatch.ShutdownTimeout,
 			Reading:           reading,
 			MaxPerClient:      s.ImportBatch.MaxConcurrentBatchesPerClient,
+			Redaction: RedactionConfig{
+				OnSuccess:   s.SensitiveData.RedactPayloadOnSuccess,
+				OnFailure:   s.SensitiveData.RedactPayloadOnFailure,
+				IncludeHash: s.SensitiveData.IncludePayloadHash,
+			},
 		},
 		store: m.store, slots: m.slots, sender: m.sender, storage: k.Storage, log: k.Log, now: k.Now,
 	}

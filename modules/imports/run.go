@@ -43,6 +43,8 @@ type batchRun struct {
 	log       zerolog.Logger
 	// client is the client identifier, the metrics label of the batch.
 	client string
+	// redaction decides which payloads are masked after their chunk.
+	redaction RedactionConfig
 	// confirmed is when the lease was last known to be ours (Unix
 	// nanoseconds): a renewed heartbeat or a committed chunk.
 	confirmed atomic.Int64
@@ -388,6 +390,10 @@ func (r *batchRun) deliver(work context.Context, items []pendingItem, index int)
 				o.Error = res.Items[i].Error
 				failed++
 			}
+		}
+
+		if r.redaction.redacts(o.Status) {
+			o.Mask = r.redaction.mask(it.Payload)
 		}
 
 		outcomes[i] = o

@@ -34,6 +34,7 @@ func TestStoreSQLServerStatements(t *testing.T) {
 		{Sequence: 200, Status: ItemImported}, {Sequence: 201, Status: ItemImported},
 		{Sequence: 202, Status: ItemImported, LeadID: "lead-1"}, {Sequence: 203, Status: ItemError, Error: "missing phoneNumber"},
 	})
+	_ = maskPayloads(conn.DB, conn.Dialect, id, []itemOutcome{{Sequence: 200, Status: ItemImported, Mask: `{"masked":true}`}})
 	_ = s.finish(ctx, id, 5, StatusCompleted, "")
 	_ = s.release(ctx, id, 5, releaseStop, nil)
 	_ = s.release(ctx, id, 5, releasePause, &later)

@@ -258,6 +258,8 @@ type itemOutcome struct {
 	Status   string
 	LeadID   string
 	Error    string
+	// Mask, when set, replaces the stored payload (redaction).
+	Mask string
 }
 
 // commitChunk stores every record's outcome and the batch counters in one
@@ -358,6 +360,36 @@ func updateOutcomes(tx *gorm.DB, d database.Dialect, id database.UUID, outcomes 
 		sql := d.BulkUpdate("ImportItems", "BatchId", "Sequence", columns, types, len(group))
 		if err := tx.Exec(sql, args...).Error; err != nil {
 			return fmt.Errorf("storing record outcomes: %w", err)
+		}
+	}
+
+	return maskPayloads(tx, d, id, outcomes)
+}
+
+// maskPayloads replaces the payloads of the outcomes that carry a mask, in
+// the transaction of the chunk's outcomes, so a payload is never kept past
+// the commit that redacts it.
+func maskPayloads(tx *gorm.DB, d database.Dialect, id database.UUID, outcomes []itemOutcome) error {
+	var masked []itemOutcome
+	for _, o := range outcomes {
+		if o.Mask != "" {
+			masked = append(masked, o)
+		}
+	}
+
+	types := []database.ColumnType{database.TypeInt, database.TypeText}
+	maxRows := d.BulkUpdateMaxRows(len(types))
+	for start := 0; start < len(masked); start += maxRows {
+		group := masked[start:min(start+maxRows, len(masked))]
+		args := make([]any, 0, len(group)*2+1)
+		for _, o := range group {
+			args = append(args, o.Sequence, o.Mask)
+		}
+
+		args = append(args, id)
+		sql := d.BulkUpdate("ImportItems", "BatchId", "Sequence", []string{"PayloadJson"}, types, len(group))
+		if err := tx.Exec(sql, args...).Error; err != nil {
+			return fmt.Errorf("redacting payloads: %w", err)
 		}
 	}
 

@@ -59,6 +59,8 @@ type WorkerConfig struct {
 	// MaxPerClient is the most batches of one client processed at once
 	// across all workers [0: no limit beyond the slots].
 	MaxPerClient int
+	// Redaction is SensitiveData from the settings [nothing redacted].
+	Redaction RedactionConfig
 }
 
 // Worker claims batches and processes them chunk by chunk.
@@ -231,7 +233,8 @@ func (w *Worker) process(ctx context.Context, b Batch, token int64, lease lockin
 	work, cancelWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancelWork(nil)
 
-	run := &batchRun{w: w, b: b, token: token, log: log, client: w.store.clientIdentifier(ctx, b.ClientID)}
+	run := &batchRun{w: w, b: b, token: token, log: log, client: w.store.clientIdentifier(ctx, b.ClientID),
+		redaction: w.redactionFor(ctx, b.ClientID)}
 	run.confirmed.Store(time.Now().UnixNano())
 	metrics.BatchesProcessing.Inc()
 	defer metrics.BatchesProcessing.Dec()

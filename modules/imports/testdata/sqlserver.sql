@@ -22,6 +22,8 @@ UPDATE [ImportItems] SET [Status] = @p1 WHERE [BatchId] = @p2 AND [Sequence] >= 
 
 UPDATE t SET t.[Status] = v.c1, t.[LeadId] = v.c2, t.[ErrorMessage] = v.c3 FROM [ImportItems] AS t JOIN (VALUES (@p1, @p2, @p3, @p4), (@p5, @p6, @p7, @p8)) AS v(k, c1, c2, c3) ON t.[Sequence] = v.k WHERE t.[BatchId] = @p9;
 
+UPDATE t SET t.[PayloadJson] = v.c1 FROM [ImportItems] AS t JOIN (VALUES (@p1, @p2)) AS v(k, c1) ON t.[Sequence] = v.k WHERE t.[BatchId] = @p3;
+
 UPDATE [ImportBatches] SET [Status] = @p1, [CompletedAt] = @p2, [ErrorSummary] = @p3, [WorkerId] = NULL WHERE [Id] = @p4 AND [LeaseToken] = @p5 AND [Status] = @p6;
 
 SELECT COUNT(*) FROM [ImportBatches] WHERE [Id] = @p1 AND [LeaseToken] = @p2 AND [Status] = @p3;
