@@ -1,19 +1,15 @@
 package cmd_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
@@ -36,41 +32,7 @@ const (
 func runDataflowInput(t *testing.T, dir string, env []string, stdin string, args ...string) commandResult {
 	t.Helper()
 
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-
-	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, dataflowBinary(t), args...)
-	cmd.Dir = dir
-	cmd.Env = append(baseEnvironment(), env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	cmd.WaitDelay = processWaitDelay
-
-	start := time.Now()
-	err := cmd.Run()
-	result := commandResult{stdout: stdout.String(), stderr: stderr.String(), elapsed: time.Since(start)}
-
-	var exitErr *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		t.Fatalf("dataflow %s did not end within %s\nstdout:\n%s\nstderr:\n%s",
-			strings.Join(args, " "), commandTimeout, result.stdout, result.stderr)
-	case errors.As(err, &exitErr):
-		result.exitCode = exitErr.ExitCode()
-	case err != nil:
-		t.Fatalf("running dataflow %s: %v", strings.Join(args, " "), err)
-	}
-
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("--- dataflow %s: exit %d ---\nstdout:\n%s\nstderr:\n%s",
-				strings.Join(args, " "), result.exitCode, result.stdout, result.stderr)
-		}
-	})
-
-	return result
+	return runDataflowWithInput(t, dir, env, commandTimeout, strings.NewReader(stdin), args...)
 }
 
 // clientCommands runs `dataflow client ...` against one database and keeps

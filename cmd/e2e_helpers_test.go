@@ -494,6 +494,14 @@ type commandResult struct {
 func runDataflow(t *testing.T, dir string, env []string, timeout time.Duration, args ...string) commandResult {
 	t.Helper()
 
+	return runDataflowWithInput(t, dir, env, timeout, nil, args...)
+}
+
+// runDataflowWithInput is runDataflow with stdin, when not nil, as the
+// standard input.
+func runDataflowWithInput(t *testing.T, dir string, env []string, timeout time.Duration, stdin io.Reader, args ...string) commandResult {
+	t.Helper()
+
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 
@@ -501,6 +509,7 @@ func runDataflow(t *testing.T, dir string, env []string, timeout time.Duration, 
 	cmd := exec.CommandContext(ctx, dataflowBinary(t), args...)
 	cmd.Dir = dir
 	cmd.Env = append(baseEnvironment(), env...)
+	cmd.Stdin = stdin
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	cmd.WaitDelay = processWaitDelay

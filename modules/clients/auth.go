@@ -37,9 +37,9 @@ type Authenticator struct {
 }
 
 // Failed authentications allowed per minute before further attempts get
-// 429 without their secret being checked: per client id, so a secret
-// cannot be guessed, and per remote address, so one host cannot make the
-// server spend its CPU on PBKDF2 for many ids.
+// 429 without their secret being checked. The limit per client id stops
+// secrets from being guessed. The limit per remote address stops one host
+// from making the server spend its CPU on PBKDF2 for many ids.
 const (
 	maxFailuresPerClient  = 10
 	maxFailuresPerAddress = 30

@@ -10,7 +10,7 @@ import (
 )
 
 // Counter counts events per key in fixed time windows, in the database,
-// so that every serve replica sees the same counts.
+// so that every serve replica reads the same counts.
 type Counter struct {
 	db  *database.DB
 	now func() time.Time

@@ -145,8 +145,9 @@ func decodeBatchCursor(cursor string) (batchCursor, bool) {
 	return batchCursor{CreatedAt: time.Unix(0, nanos).UTC(), ID: id}, true
 }
 
-// cancelBatch cancels a Pending or Scheduled batch at once (200), or asks
-// the worker to stop a Processing one before its next chunk (202). A
+// cancelBatch cancels a Pending or Scheduled batch at once (200), or
+// requests that the worker stop a Processing one before its next chunk
+// (202). A
 // finished batch cannot be cancelled (409).
 func (h *handlers) cancelBatch(c echo.Context) error {
 	b, err := h.callerBatch(c)

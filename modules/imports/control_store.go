@@ -94,8 +94,8 @@ func (s *store) cancelWaiting(ctx context.Context, id, clientID database.UUID, s
 	return res.RowsAffected == 1, nil
 }
 
-// requestCancel asks the worker of a Processing batch to stop before its
-// next chunk. It returns false when the batch was not Processing.
+// requestCancel marks a Processing batch so that its worker stops before
+// its next chunk. It returns false when the batch was not Processing.
 func (s *store) requestCancel(ctx context.Context, id, clientID database.UUID) (bool, error) {
 	res := s.db.WithContext(ctx).Exec(s.db.Render(
 		"UPDATE {ImportBatches} SET {CancelRequestedAt} = COALESCE({CancelRequestedAt}, ?) WHERE {Id} = ? AND {ClientId} = ? AND {Status} = ?"),

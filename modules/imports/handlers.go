@@ -21,8 +21,8 @@ type handlers struct {
 	maxFileSizeMb int64
 	// uploadIdleTimeout cuts off an upload that sends nothing for this long.
 	uploadIdleTimeout time.Duration
-	// reading is how a dry run reads and checks a file. Its RequiredFields
-	// also become columns of the error report.
+	// reading is the reading configuration of dry runs. Its
+	// RequiredFields also become columns of the error report.
 	reading ReadingConfig
 	// duplicateWindow is ImportBatch:DuplicateWindowHours.
 	duplicateWindow time.Duration

@@ -220,11 +220,11 @@ func (h *handlers) errorsCSV(c echo.Context) error {
 	return nil
 }
 
-// reportColumns returns the field columns of the error report: the fields
-// of the batch's first records in the order they have them, which for a
-// CSV or XLSX file is the header's order, then any other field of a failed
-// record, then required fields no record has, so the client sees the
-// column to fill in.
+// reportColumns returns the field columns of the error report. First come
+// the fields of the batch's first stored payloads, in their order (redacted
+// ones are skipped), then any other field of a failed record. Last come
+// required fields that no record has, so the client has a column to fill
+// in.
 func (h *handlers) reportColumns(ctx context.Context, b Batch) ([]string, error) {
 	var columns []string
 	seen := map[string]string{}

@@ -183,8 +183,8 @@ func TestStagingFileFailures(t *testing.T) {
 }
 
 // TestStagingResumeKeepsDuplicates interrupts staging after the first
-// 1,000 records; a duplicate after the interruption of a record before it
-// must still be found, which means the resumed run rebuilds the keys.
+// 1,000 records. A later duplicate of a record before the interruption
+// must still be found, so the resumed run has to rebuild the keys.
 func TestStagingResumeKeepsDuplicates(t *testing.T) {
 	b := setupWorker(t, dbtest.OpenSQLite, omniflow.StandInConfig{}, 3)
 	b.worker.cfg.Reading.DedupKey = "phoneNumber"

@@ -374,7 +374,7 @@ func (h *handlers) newBatch(id clients.Identity, batchID database.UUID, form upl
 }
 
 // detectFileType decides the file type from the first bytes, with the
-// name only as a hint, and rejects what is cheap to reject now: empty and
+// name only as a hint. It rejects what is cheap to reject now: empty and
 // binary files, the old .xls format, and files whose name promises JSON or
 // XLSX while their content is something else.
 func detectFileType(form uploadForm, saved *storage.SavedFile) (string, error) {

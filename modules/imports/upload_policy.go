@@ -26,9 +26,9 @@ func (h *handlers) clientLimits(ctx context.Context, clientID database.UUID) (po
 
 	limits := policy.Merge(own, global, policy.Defaults{MaxFileSizeMb: h.maxFileSizeMb, RateLimitPerMinute: h.rateLimitPerMinute})
 	if err := limits.Validate(); err != nil {
-		// A policy row an operator wrote by hand can be inconsistent; the
-		// client cannot fix it, so it is a server error with the reason
-		// in the log.
+		// A policy row an operator wrote by hand can be inconsistent. The
+		// client cannot fix it, so it is a server error with the reason in
+		// the log.
 		h.log.Error().Err(err).Str("client_id", clientID.String()).Msg("api: client policy is invalid")
 
 		return policy.Limits{}, errInvalidPolicy
@@ -98,7 +98,7 @@ func (h *handlers) applyPolicy(c echo.Context, st *store, limits policy.Limits, 
 
 // rateLimit counts the upload against the client's uploads per minute,
 // in the database so the limit holds across serve replicas, and sets the
-// X-RateLimit headers every upload answer carries.
+// X-RateLimit headers of every upload response.
 func (h *handlers) rateLimit(c echo.Context, clientID database.UUID, limit int) error {
 	count, end, err := h.counter.Hit(c.Request().Context(), "upload:"+clientID.String(), time.Minute)
 	if err != nil {

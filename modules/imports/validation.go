@@ -171,8 +171,8 @@ func field(fields map[string]json.RawMessage, name string) (json.RawMessage, boo
 
 // normalizerFor returns how values of the named key are compared: phone
 // numbers by their digits only, e-mail addresses without case, anything
-// else trimmed. The kind is told by the key's name, in English or
-// Portuguese.
+// else trimmed. The key's name, in English or Portuguese, decides the
+// kind.
 func normalizerFor(key string) func(string) string {
 	name := strings.ToLower(key)
 	switch {

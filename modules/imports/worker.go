@@ -290,8 +290,8 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 		run.countFinished(StatusFailed, run.b)
 
 		// The reason may quote the file's content (a header name, which in a
-		// file without a header row is a lead's value), so the log keeps
-		// only where the problem is; errorSummary has the whole message.
+		// file without a header row is a lead's value). So the log keeps
+		// only where the problem is, and errorSummary has the whole message.
 		event := log.Info()
 		if fileErr != nil {
 			event = event.Int("record", fileErr.Record+1).Int("line", fileErr.Line).Int64("offset", fileErr.Offset)

@@ -186,7 +186,7 @@ type Scheduling struct {
 	// TimeZone is the IANA zone of the policies' hours and of the calendar
 	// days of MaxBatchPerDay (default UTC), such as America/Sao_Paulo.
 	TimeZone string `koanf:"timezone"`
-	// RejectOverQuota answers 429 to an upload over MaxBatchPerDay instead
+	// RejectOverQuota rejects an upload over MaxBatchPerDay with 429 instead
 	// of scheduling it for the next day with room (default false).
 	RejectOverQuota bool `koanf:"rejectoverquota"`
 }

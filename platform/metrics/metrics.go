@@ -137,7 +137,7 @@ func (c *batchStatsCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect reads the counts with a short deadline, so a slow database
-// delays a scrape by two seconds at most; on failure the gauges are left
+// delays a scrape by two seconds at most. On failure the gauges are left
 // out of that scrape.
 func (c *batchStatsCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()

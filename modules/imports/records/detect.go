@@ -11,8 +11,8 @@ import (
 	"golang.org/x/text/transform"
 )
 
-// DetectError says why a file was rejected at upload. Code is stable and
-// becomes part of the API error.
+// DetectError is the reason a file was rejected at upload. Code is stable
+// and becomes part of the API error.
 type DetectError struct {
 	Code string
 	// Format is the format the name or the content announced, when known.
@@ -30,7 +30,7 @@ const (
 	// DetectMismatch: the name announces one format and the content is not it.
 	DetectMismatch = "mismatch"
 	// DetectUTF16NoBOM: text with a NUL beside every other byte, which is
-	// UTF-16 without the byte order mark that would say so.
+	// UTF-16 without a byte order mark.
 	DetectUTF16NoBOM = "utf16_without_bom"
 	// DetectUnknownEncoding: the requested encoding has no standard name.
 	DetectUnknownEncoding = "unknown_encoding"
@@ -53,8 +53,8 @@ var binaryMagics = [][]byte{
 }
 
 // Detect decides the format of a file from its first bytes (up to
-// HeadSize) and its name. The content decides. The name only breaks a tie
-// (a single JSON object that is also a one-line NDJSON file), and a name
+// HeadSize) and its name. The content decides, and the name only breaks a
+// tie (a single JSON object that is also a one-line NDJSON file). A name
 // that announces JSON or XLSX while the content is something else is an
 // error, so a mislabelled file is rejected at once rather than read as CSV.
 // A non-empty encoding label decodes the head before the text is sniffed.

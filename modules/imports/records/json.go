@@ -534,7 +534,9 @@ func checkValue(b []byte) *FileError {
 	// incomplete value fails at the end of b, either as "unexpected end" or
 	// on the space that the scanner of encoding/json (Go 1.26) feeds itself
 	// to end a literal or number. A real space cannot fail there, because
-	// b never ends in whitespace.
+	// callers pass b without trailing whitespace: NDJSON trims each line
+	// with trimJSONSpace, and the array splitter stops at the value's last
+	// byte.
 	at := syntax.Offset - 1
 	detail := syntax.Error()
 	if syntax.Offset >= int64(len(b)) && (strings.HasPrefix(detail, "unexpected end") || strings.HasPrefix(detail, "invalid character ' '")) {
