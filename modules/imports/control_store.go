@@ -77,21 +77,37 @@ func (s *store) listBatches(ctx context.Context, f batchFilter) ([]Batch, error)
 	return out, nil
 }
 
+// errNotWaiting rolls back a cancellation that found the batch in another
+// status.
+var errNotWaiting = errors.New("batch is not waiting")
+
 // cancelWaiting cancels a Pending or Scheduled batch of the client at
 // once. It bumps the lease token, so a worker that read the batch as a
 // candidate cannot claim it any more. It returns false when the batch was
 // in another status by then.
 func (s *store) cancelWaiting(ctx context.Context, id, clientID database.UUID, summary string) (bool, error) {
 	now := s.utcNow()
-	res := s.db.WithContext(ctx).Exec(s.db.Render(
-		"UPDATE {ImportBatches} SET {Status} = ?, {CompletedAt} = ?, {ErrorSummary} = ?, {LeaseToken} = {LeaseToken} + 1, {CancelRequestedAt} = ? "+
-			"WHERE {Id} = ? AND {ClientId} = ? AND {Status} IN (?, ?)"),
-		StatusCancelled, now, summary, now, id, clientID, StatusPending, StatusScheduled)
-	if res.Error != nil {
-		return false, fmt.Errorf("cancelling batch: %w", res.Error)
+	cancelled := false
+	err := s.finalTx(s.db.WithContext(ctx), id, func(tx *gorm.DB) error {
+		res := tx.Exec(s.db.Render(
+			"UPDATE {ImportBatches} SET {Status} = ?, {CompletedAt} = ?, {ErrorSummary} = ?, {LeaseToken} = {LeaseToken} + 1, {CancelRequestedAt} = ? "+
+				"WHERE {Id} = ? AND {ClientId} = ? AND {Status} IN (?, ?)"),
+			StatusCancelled, now, summary, now, id, clientID, StatusPending, StatusScheduled)
+		if res.Error != nil {
+			return fmt.Errorf("cancelling batch: %w", res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return errNotWaiting
+		}
+		cancelled = true
+
+		return nil
+	})
+	if errors.Is(err, errNotWaiting) {
+		return false, nil
 	}
 
-	return res.RowsAffected == 1, nil
+	return cancelled, err
 }
 
 // requestCancel marks a Processing batch so that its worker stops before
@@ -122,6 +138,8 @@ func (s *store) cancelRequested(ctx context.Context, id database.UUID) (bool, er
 // Records never sent stay Pending, so the item list shows what was not
 // delivered.
 func (s *store) finishCancelled(ctx context.Context, id database.UUID, token int64, summary string) error {
-	return guardedUpdate(s.db.WithContext(ctx), s.db.Dialect, id, token,
-		"{Status} = ?, {CompletedAt} = ?, {ErrorSummary} = ?, {WorkerId} = NULL", StatusCancelled, s.utcNow(), truncate(summary, 4000))
+	return s.finalTx(s.db.WithContext(ctx), id, func(tx *gorm.DB) error {
+		return guardedUpdate(tx, s.db.Dialect, id, token,
+			"{Status} = ?, {CompletedAt} = ?, {ErrorSummary} = ?, {WorkerId} = NULL", StatusCancelled, s.utcNow(), truncate(summary, 4000))
+	})
 }

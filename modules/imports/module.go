@@ -21,6 +21,7 @@ type Module struct {
 	sender Sender
 	worker *Worker
 	store  *store
+	hooks  []FinishHook
 }
 
 // New returns the module. auth authenticates API calls; slots and sender are
@@ -37,7 +38,7 @@ func (*Module) Name() string { return "imports" }
 func (m *Module) Register(k *kernel.Kernel) error {
 	k.AddMigrations(Migrations()...)
 
-	m.store = &store{db: k.DB, now: k.Now}
+	m.store = &store{db: k.DB, now: k.Now, hooks: &m.hooks}
 	reading := ReadingConfig{
 		RequiredFields: k.Settings.ImportBatch.RequiredFields,
 		DedupKey:       k.Settings.ImportBatch.DedupKey,

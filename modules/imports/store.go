@@ -23,6 +23,8 @@ var ErrLeaseLost = errors.New("batch lease lost")
 type store struct {
 	db  *database.DB
 	now func() time.Time
+	// hooks points at the module's finish hooks (see OnBatchFinished).
+	hooks *[]FinishHook
 }
 
 func (s *store) utcNow() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
@@ -399,9 +401,11 @@ func maskPayloads(tx *gorm.DB, d database.Dialect, id database.UUID, outcomes []
 // finish sets the final status. The lease check makes sure only the holder
 // ends the batch.
 func (s *store) finish(ctx context.Context, id database.UUID, token int64, status, summary string) error {
-	err := guardedUpdate(s.db.WithContext(ctx), s.db.Dialect, id, token,
-		"{Status} = ?, {CompletedAt} = ?, {ErrorSummary} = ?, {WorkerId} = NULL",
-		status, s.utcNow(), nullable(truncate(summary, 4000)))
+	err := s.finalTx(s.db.WithContext(ctx), id, func(tx *gorm.DB) error {
+		return guardedUpdate(tx, s.db.Dialect, id, token,
+			"{Status} = ?, {CompletedAt} = ?, {ErrorSummary} = ?, {WorkerId} = NULL",
+			status, s.utcNow(), nullable(truncate(summary, 4000)))
+	})
 	if !errors.Is(err, ErrLeaseLost) {
 		return err
 	}
@@ -429,7 +433,11 @@ func (s *store) failStaging(ctx context.Context, id database.UUID, token int64, 
 			return err
 		}
 
-		return tx.Exec(s.db.Render("DELETE FROM {ImportItems} WHERE {BatchId} = ?"), id).Error
+		if err := tx.Exec(s.db.Render("DELETE FROM {ImportItems} WHERE {BatchId} = ?"), id).Error; err != nil {
+			return err
+		}
+
+		return s.finalTx(tx, id, func(*gorm.DB) error { return nil })
 	})
 }
 

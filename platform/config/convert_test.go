@@ -82,7 +82,7 @@ func TestConvertValue(t *testing.T) {
 	})
 
 	t.Run("booleans", func(t *testing.T) {
-		enabled := field("dataretention:enabled")
+		enabled := field("dataretention:enablecleanup")
 		for raw, want := range map[any]bool{"True": true, "FALSE": false, true: true, " false ": false} {
 			got, err := convertValue(enabled, raw)
 			require.NoError(t, err, raw)

@@ -49,8 +49,16 @@ func Defaults() *Settings {
 			IncludePayloadHash:     true,
 		},
 		DataRetention: DataRetention{
-			Enabled:       false,
-			RetentionDays: 30,
+			EnableCleanup:      false,
+			BatchRetentionDays: 30,
+			CheckIntervalHours: 6,
+			MaxBatchesPerRun:   100,
+		},
+		Webhooks: Webhooks{
+			DisableAfterDays: 3,
+			TimeoutSeconds:   15,
+			RetrySchedule:    "5s,5m,30m,2h,5h,10h,14h,20h,24h",
+			PollInterval:     2 * time.Second,
 		},
 		Metrics: Metrics{
 			Address: ":9090",

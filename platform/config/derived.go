@@ -177,3 +177,36 @@ func isLocalHost(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }
+
+// RetentionCheckEvery returns DataRetention:CheckIntervalHours as a duration.
+func (s *Settings) RetentionCheckEvery() time.Duration {
+	return floatDuration(s.DataRetention.CheckIntervalHours, time.Hour)
+}
+
+// WebhookTimeout returns Webhooks:TimeoutSeconds as a duration.
+func (s *Settings) WebhookTimeout() time.Duration {
+	return floatDuration(s.Webhooks.TimeoutSeconds, time.Second)
+}
+
+// WebhookDisableAfter returns Webhooks:DisableAfterDays as a duration.
+func (s *Settings) WebhookDisableAfter() time.Duration {
+	return floatDuration(s.Webhooks.DisableAfterDays, 24*time.Hour)
+}
+
+// WebhookRetrySchedule parses Webhooks:RetrySchedule, a comma-separated list
+// of durations such as 5s,5m,2h.
+func (s *Settings) WebhookRetrySchedule() ([]time.Duration, error) {
+	var out []time.Duration
+	for part := range strings.SplitSeq(s.Webhooks.RetrySchedule, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		d, err := time.ParseDuration(part)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%q is not a positive duration such as 5s, 5m or 2h", part)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}

@@ -220,14 +220,14 @@ func TestLoad(t *testing.T) {
 
 	t.Run("booleans from .NET files and environment", func(t *testing.T) {
 		dir := t.TempDir()
-		writeFile(t, dir, "appsettings.json", `{"SensitiveData": {"RedactPayloadOnSuccess": "False", "IncludePayloadHash": false}, "DataRetention": {"Enabled": "TRUE"}}`)
+		writeFile(t, dir, "appsettings.json", `{"SensitiveData": {"RedactPayloadOnSuccess": "False", "IncludePayloadHash": false}, "DataRetention": {"EnableCleanup": "TRUE"}}`)
 
 		s := loadDir(t, dir, []string{"SensitiveData__RedactPayloadOnFailure= true "}, nil)
 
 		require.False(t, s.SensitiveData.RedactPayloadOnSuccess)
 		require.False(t, s.SensitiveData.IncludePayloadHash)
 		require.True(t, s.SensitiveData.RedactPayloadOnFailure)
-		require.True(t, s.DataRetention.Enabled)
+		require.True(t, s.DataRetention.EnableCleanup)
 	})
 
 	t.Run("numbers from strings", func(t *testing.T) {
@@ -302,7 +302,7 @@ func TestLoad(t *testing.T) {
 
 	t.Run("conversion errors name key, value, type and source", func(t *testing.T) {
 		dir := t.TempDir()
-		writeFile(t, dir, "appsettings.json", `{"ImportBatch": {"MaxRetries": 2.5}, "DataRetention": {"Enabled": "yes"}}`)
+		writeFile(t, dir, "appsettings.json", `{"ImportBatch": {"MaxRetries": 2.5}, "DataRetention": {"EnableCleanup": "yes"}}`)
 
 		_, err := Load(LoadOptions{ConfigDir: dir, Environ: []string{"IMPORTBATCH__CHUNKSIZE=lots", "ImportBatch__LockTimeout=30"},
 			Overrides: map[string]string{"ImportBatch:PollIntervalSeconds": "NaN"}})
@@ -311,7 +311,7 @@ func TestLoad(t *testing.T) {
 		msg := err.Error()
 		require.Contains(t, msg, `reading ImportBatch:ChunkSize from environment variable IMPORTBATCH__CHUNKSIZE: invalid value "lots": expected a whole number`)
 		require.Contains(t, msg, `reading ImportBatch:MaxRetries from file `+filepath.Join(dir, "appsettings.json")+`: invalid value "2.5"`)
-		require.Contains(t, msg, `reading DataRetention:Enabled from file`)
+		require.Contains(t, msg, `reading DataRetention:EnableCleanup from file`)
 		require.Contains(t, msg, `invalid value "yes": expected a boolean (true or false)`)
 		require.Contains(t, msg, `reading ImportBatch:LockTimeout from environment variable ImportBatch__LockTimeout: invalid value "30": expected a duration`)
 		require.Contains(t, msg, `reading ImportBatch:PollIntervalSeconds from --set ImportBatch:PollIntervalSeconds: invalid value "NaN": expected a number`)

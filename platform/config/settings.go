@@ -35,6 +35,7 @@ type Settings struct {
 	SensitiveData     SensitiveData     `koanf:"sensitivedata"`
 	DataRetention     DataRetention     `koanf:"dataretention"`
 	Admin             Admin             `koanf:"admin"`
+	Webhooks          Webhooks          `koanf:"webhooks"`
 	Logging           Logging           `koanf:"logging"`
 	Metrics           Metrics           `koanf:"metrics"`
 }
@@ -159,13 +160,42 @@ type SensitiveData struct {
 
 // DataRetention controls how long finished batches are kept.
 type DataRetention struct {
-	Enabled       bool `koanf:"enabled"`
-	RetentionDays int  `koanf:"retentiondays"`
+	// EnableCleanup turns on the job of `work` that deletes old finished
+	// batches and orphaned upload folders (default false).
+	EnableCleanup bool `koanf:"enablecleanup"`
+	// BatchRetentionDays is how long a finished batch is kept after it
+	// ended, unless the client's policy sets RetentionDays (default 30).
+	BatchRetentionDays int `koanf:"batchretentiondays"`
+	// CheckIntervalHours is the pause between two cleanup runs (default 6).
+	CheckIntervalHours float64 `koanf:"checkintervalhours"`
+	// MaxBatchesPerRun bounds the batches one run deletes (default 100).
+	MaxBatchesPerRun int `koanf:"maxbatchesperrun"`
 }
 
 // Admin holds operator credentials.
 type Admin struct {
+	// ApiKey guards the /admin endpoints, sent as X-Admin-Key. Empty turns
+	// them off.
 	ApiKey string `koanf:"apikey" secret:"true"`
+}
+
+// Webhooks controls the delivery of batch events to client endpoints.
+type Webhooks struct {
+	// AllowInsecureTargets lets subscriptions use plain HTTP and private,
+	// loopback or link-local addresses (default false; tests turn it on).
+	AllowInsecureTargets bool `koanf:"allowinsecuretargets"`
+	// DisableAfterDays disables a subscription whose deliveries have failed
+	// for this many days without a success (default 3).
+	DisableAfterDays float64 `koanf:"disableafterdays"`
+	// TimeoutSeconds bounds one delivery request (default 15).
+	TimeoutSeconds float64 `koanf:"timeoutseconds"`
+	// RetrySchedule lists the pauses before each new attempt, comma-separated
+	// (default 5s,5m,30m,2h,5h,10h,14h,20h,24h). A delivery fails for good
+	// once the list is used up.
+	RetrySchedule string `koanf:"retryschedule"`
+	// PollInterval is how often `work` looks for deliveries that are due
+	// (default 2s).
+	PollInterval time.Duration `koanf:"pollinterval"`
 }
 
 // Logging mirrors the .NET Logging section.

@@ -324,12 +324,54 @@ func (s *Settings) validateGeneral() []error {
 		})
 	}
 
-	if s.DataRetention.Enabled && s.DataRetention.RetentionDays < 1 {
+	if s.DataRetention.EnableCleanup {
+		if err := intRange("DataRetention:BatchRetentionDays", s.DataRetention.BatchRetentionDays, 1, 36500,
+			"a number of days such as 30, or set DataRetention:EnableCleanup to false"); err != nil {
+			errs = append(errs, err)
+		}
+		if err := intRange("DataRetention:MaxBatchesPerRun", s.DataRetention.MaxBatchesPerRun, 1, 100000, "a number such as 100"); err != nil {
+			errs = append(errs, err)
+		}
+		if h := s.DataRetention.CheckIntervalHours; !(h > 0) || h > 24*365 {
+			errs = append(errs, &SettingError{
+				Key:     "DataRetention:CheckIntervalHours",
+				Value:   strconv.FormatFloat(h, 'g', -1, 64),
+				Problem: "must be more than 0 hours and at most a year",
+				Fix:     setFix("DataRetention:CheckIntervalHours", "a number of hours such as 6 or 0.5"),
+			})
+		}
+	}
+
+	if _, err := s.WebhookRetrySchedule(); err != nil {
 		errs = append(errs, &SettingError{
-			Key:     "DataRetention:RetentionDays",
-			Value:   strconv.Itoa(s.DataRetention.RetentionDays),
-			Problem: "must be at least 1 while DataRetention:Enabled is true, or every finished batch would be deleted at once",
-			Fix:     setFix("DataRetention:RetentionDays", "a number of days such as 30, or set DataRetention:Enabled to false"),
+			Key:     "Webhooks:RetrySchedule",
+			Value:   s.Webhooks.RetrySchedule,
+			Problem: err.Error(),
+			Fix:     setFix("Webhooks:RetrySchedule", "comma-separated durations such as 5s,5m,30m,2h"),
+		})
+	}
+	if t := s.Webhooks.TimeoutSeconds; !(t > 0) || t > 300 {
+		errs = append(errs, &SettingError{
+			Key:     "Webhooks:TimeoutSeconds",
+			Value:   strconv.FormatFloat(t, 'g', -1, 64),
+			Problem: "must be more than 0 and at most 300 seconds",
+			Fix:     setFix("Webhooks:TimeoutSeconds", "a number of seconds such as 15"),
+		})
+	}
+	if d := s.Webhooks.DisableAfterDays; !(d > 0) {
+		errs = append(errs, &SettingError{
+			Key:     "Webhooks:DisableAfterDays",
+			Value:   strconv.FormatFloat(d, 'g', -1, 64),
+			Problem: "must be more than 0 days",
+			Fix:     setFix("Webhooks:DisableAfterDays", "a number of days such as 3"),
+		})
+	}
+	if s.Webhooks.PollInterval <= 0 {
+		errs = append(errs, &SettingError{
+			Key:     "Webhooks:PollInterval",
+			Value:   s.Webhooks.PollInterval.String(),
+			Problem: "must be positive",
+			Fix:     setFix("Webhooks:PollInterval", "a duration such as 2s"),
 		})
 	}
 	return errs
