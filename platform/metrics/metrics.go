@@ -96,6 +96,41 @@ var (
 		Help:    "API request latency, by method and route pattern, in seconds.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"method", "route"})
+
+	// WebhookDeliveries counts delivery attempts by result: delivered,
+	// retry (failed, another attempt is scheduled), failed (no attempt
+	// left), gone (410, the subscription is disabled) or refused (the
+	// target address is not allowed).
+	WebhookDeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dataflow_webhook_deliveries_total",
+		Help: "Webhook delivery attempts, by event type and result (delivered, retry, failed, gone, refused).",
+	}, []string{"event", "result", "client"})
+
+	// WebhookFailures counts attempts that did not get a 2xx answer.
+	WebhookFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dataflow_webhook_failures_total",
+		Help: "Webhook delivery attempts that did not get a 2xx answer, by reason (status code, timeout, error, refused).",
+	}, []string{"reason", "client"})
+
+	// WebhookDuration observes the latency of webhook requests.
+	WebhookDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "dataflow_webhook_request_duration_seconds",
+		Help:    "Latency of webhook delivery requests, in seconds.",
+		Buckets: prometheus.DefBuckets,
+	})
+
+	// RetentionRuns counts runs of the retention job by result (ok, error).
+	RetentionRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dataflow_retention_runs_total",
+		Help: "Runs of the retention cleanup, by result (ok or error).",
+	}, []string{"result"})
+
+	// RetentionBatchesDeleted counts batches deleted by the retention job
+	// and by purge requests.
+	RetentionBatchesDeleted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dataflow_retention_batches_deleted_total",
+		Help: "Batches deleted with their items and files, by trigger (retention or purge).",
+	}, []string{"trigger"})
 )
 
 // BatchStats are the batch counts of the database at one moment.
@@ -187,6 +222,11 @@ func init() {
 		OmniFlowDuration,
 		HTTPRequests,
 		HTTPDuration,
+		WebhookDeliveries,
+		WebhookFailures,
+		WebhookDuration,
+		RetentionRuns,
+		RetentionBatchesDeleted,
 		batchStats,
 	)
 }
