@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
@@ -73,7 +74,7 @@ func buildApp(ctx context.Context, settings *config.Settings, log zerolog.Logger
 
 	clientsModule := clients.New()
 	lockingModule := locking.New()
-	if err := k.Register(clientsModule, lockingModule, webhooks.New()); err != nil {
+	if err := k.Register(clientsModule, lockingModule); err != nil {
 		_ = db.Close()
 
 		return nil, err
@@ -100,7 +101,12 @@ func buildApp(ctx context.Context, settings *config.Settings, log zerolog.Logger
 		slots = lockingModule.Slots()
 	}
 
-	if err := k.Register(imports.New(clientsModule.Middleware(), slots, sender)); err != nil {
+	importsModule := imports.New(clientsModule.Middleware(), slots, sender)
+	webhooksModule := webhooks.New(clientsModule.Middleware(), opts.worker, version())
+	importsModule.OnBatchFinished(func(tx *gorm.DB, e imports.BatchFinished) error {
+		return webhooksModule.Store().Enqueue(tx, e)
+	})
+	if err := k.Register(importsModule, webhooksModule); err != nil {
 		_ = db.Close()
 
 		return nil, err

@@ -78,7 +78,7 @@ func TestMigrations(t *testing.T) {
 
 			applied, err := m.Up(ctx)
 			require.NoError(t, err)
-			require.Equal(t, []string{"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"}, applied)
+			require.Equal(t, []string{"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010"}, applied)
 			count := len(applied)
 			last := applied[count-1]
 

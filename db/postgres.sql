@@ -119,3 +119,40 @@ CREATE TABLE IF NOT EXISTS "RateLimitCounters" (
     "Count" integer NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "UX_RateLimitCounters_Key_WindowStart" ON "RateLimitCounters" ("Key", "WindowStart");
+-- 0010 create the webhook outbox and delivery log
+ALTER TABLE "WebhookSubscriptions" ADD COLUMN "Events" varchar(256);
+ALTER TABLE "WebhookSubscriptions" ADD COLUMN "FailingSince" timestamptz;
+ALTER TABLE "WebhookSubscriptions" ADD COLUMN "DisabledAt" timestamptz;
+ALTER TABLE "WebhookSubscriptions" ADD COLUMN "DisabledReason" varchar(256);
+CREATE TABLE IF NOT EXISTS "WebhookEvents" (
+    "Id" uuid NOT NULL PRIMARY KEY,
+    "ClientId" uuid NOT NULL,
+    "Type" varchar(64) NOT NULL,
+    "BatchId" uuid NOT NULL,
+    "PayloadJson" text NOT NULL,
+    "TraceId" varchar(64),
+    "CreatedAt" timestamptz NOT NULL,
+    CONSTRAINT "FK_WebhookEvents_Clients_ClientId" FOREIGN KEY ("ClientId") REFERENCES "Clients" ("Id") ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS "IX_WebhookEvents_CreatedAt" ON "WebhookEvents" ("CreatedAt");
+CREATE TABLE IF NOT EXISTS "WebhookDeliveries" (
+    "Id" uuid NOT NULL PRIMARY KEY,
+    "EventId" uuid NOT NULL,
+    "SubscriptionId" uuid NOT NULL,
+    "Status" varchar(32) NOT NULL,
+    "Attempts" integer NOT NULL DEFAULT 0,
+    "NextAttemptAt" timestamptz,
+    "LockedBy" varchar(64),
+    "LockedUntil" timestamptz,
+    "LastAttemptAt" timestamptz,
+    "LastStatusCode" integer,
+    "LastError" varchar(512),
+    "LastDurationMs" integer,
+    "DeliveredAt" timestamptz,
+    "CreatedAt" timestamptz NOT NULL,
+    CONSTRAINT "FK_WebhookDeliveries_WebhookEvents_EventId" FOREIGN KEY ("EventId") REFERENCES "WebhookEvents" ("Id") ON DELETE CASCADE,
+    CONSTRAINT "FK_WebhookDeliveries_WebhookSubscriptions_SubscriptionId" FOREIGN KEY ("SubscriptionId") REFERENCES "WebhookSubscriptions" ("Id") ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS "IX_WebhookDeliveries_Status_NextAttemptAt" ON "WebhookDeliveries" ("Status", "NextAttemptAt");
+CREATE INDEX IF NOT EXISTS "IX_WebhookDeliveries_SubscriptionId_CreatedAt" ON "WebhookDeliveries" ("SubscriptionId", "CreatedAt");
+CREATE INDEX IF NOT EXISTS "IX_WebhookDeliveries_EventId" ON "WebhookDeliveries" ("EventId");

@@ -119,3 +119,40 @@ CREATE TABLE IF NOT EXISTS "RateLimitCounters" (
     "Count" INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS "UX_RateLimitCounters_Key_WindowStart" ON "RateLimitCounters" ("Key", "WindowStart");
+-- 0010 create the webhook outbox and delivery log
+ALTER TABLE "WebhookSubscriptions" ADD COLUMN "Events" TEXT;
+ALTER TABLE "WebhookSubscriptions" ADD COLUMN "FailingSince" DATETIME;
+ALTER TABLE "WebhookSubscriptions" ADD COLUMN "DisabledAt" DATETIME;
+ALTER TABLE "WebhookSubscriptions" ADD COLUMN "DisabledReason" TEXT;
+CREATE TABLE IF NOT EXISTS "WebhookEvents" (
+    "Id" TEXT NOT NULL PRIMARY KEY,
+    "ClientId" TEXT NOT NULL,
+    "Type" TEXT NOT NULL,
+    "BatchId" TEXT NOT NULL,
+    "PayloadJson" TEXT NOT NULL,
+    "TraceId" TEXT,
+    "CreatedAt" DATETIME NOT NULL,
+    CONSTRAINT "FK_WebhookEvents_Clients_ClientId" FOREIGN KEY ("ClientId") REFERENCES "Clients" ("Id") ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS "IX_WebhookEvents_CreatedAt" ON "WebhookEvents" ("CreatedAt");
+CREATE TABLE IF NOT EXISTS "WebhookDeliveries" (
+    "Id" TEXT NOT NULL PRIMARY KEY,
+    "EventId" TEXT NOT NULL,
+    "SubscriptionId" TEXT NOT NULL,
+    "Status" TEXT NOT NULL,
+    "Attempts" INTEGER NOT NULL DEFAULT 0,
+    "NextAttemptAt" DATETIME,
+    "LockedBy" TEXT,
+    "LockedUntil" DATETIME,
+    "LastAttemptAt" DATETIME,
+    "LastStatusCode" INTEGER,
+    "LastError" TEXT,
+    "LastDurationMs" INTEGER,
+    "DeliveredAt" DATETIME,
+    "CreatedAt" DATETIME NOT NULL,
+    CONSTRAINT "FK_WebhookDeliveries_WebhookEvents_EventId" FOREIGN KEY ("EventId") REFERENCES "WebhookEvents" ("Id") ON DELETE CASCADE,
+    CONSTRAINT "FK_WebhookDeliveries_WebhookSubscriptions_SubscriptionId" FOREIGN KEY ("SubscriptionId") REFERENCES "WebhookSubscriptions" ("Id") ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS "IX_WebhookDeliveries_Status_NextAttemptAt" ON "WebhookDeliveries" ("Status", "NextAttemptAt");
+CREATE INDEX IF NOT EXISTS "IX_WebhookDeliveries_SubscriptionId_CreatedAt" ON "WebhookDeliveries" ("SubscriptionId", "CreatedAt");
+CREATE INDEX IF NOT EXISTS "IX_WebhookDeliveries_EventId" ON "WebhookDeliveries" ("EventId");

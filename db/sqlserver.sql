@@ -136,3 +136,46 @@ CREATE TABLE [RateLimitCounters] (
 );
 IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'UX_RateLimitCounters_Key_WindowStart' AND object_id = OBJECT_ID(N'dbo.RateLimitCounters'))
 CREATE UNIQUE INDEX [UX_RateLimitCounters_Key_WindowStart] ON [RateLimitCounters] ([Key], [WindowStart]);
+-- 0010 create the webhook outbox and delivery log
+ALTER TABLE [WebhookSubscriptions] ADD [Events] nvarchar(256);
+ALTER TABLE [WebhookSubscriptions] ADD [FailingSince] datetime2;
+ALTER TABLE [WebhookSubscriptions] ADD [DisabledAt] datetime2;
+ALTER TABLE [WebhookSubscriptions] ADD [DisabledReason] nvarchar(256);
+IF OBJECT_ID(N'dbo.WebhookEvents', N'U') IS NULL
+CREATE TABLE [WebhookEvents] (
+    [Id] uniqueidentifier NOT NULL PRIMARY KEY,
+    [ClientId] uniqueidentifier NOT NULL,
+    [Type] nvarchar(64) NOT NULL,
+    [BatchId] uniqueidentifier NOT NULL,
+    [PayloadJson] nvarchar(max) NOT NULL,
+    [TraceId] nvarchar(64),
+    [CreatedAt] datetime2 NOT NULL,
+    CONSTRAINT [FK_WebhookEvents_Clients_ClientId] FOREIGN KEY ([ClientId]) REFERENCES [Clients] ([Id]) ON DELETE CASCADE
+);
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_WebhookEvents_CreatedAt' AND object_id = OBJECT_ID(N'dbo.WebhookEvents'))
+CREATE INDEX [IX_WebhookEvents_CreatedAt] ON [WebhookEvents] ([CreatedAt]);
+IF OBJECT_ID(N'dbo.WebhookDeliveries', N'U') IS NULL
+CREATE TABLE [WebhookDeliveries] (
+    [Id] uniqueidentifier NOT NULL PRIMARY KEY,
+    [EventId] uniqueidentifier NOT NULL,
+    [SubscriptionId] uniqueidentifier NOT NULL,
+    [Status] nvarchar(32) NOT NULL,
+    [Attempts] int NOT NULL DEFAULT 0,
+    [NextAttemptAt] datetime2,
+    [LockedBy] nvarchar(64),
+    [LockedUntil] datetime2,
+    [LastAttemptAt] datetime2,
+    [LastStatusCode] int,
+    [LastError] nvarchar(512),
+    [LastDurationMs] int,
+    [DeliveredAt] datetime2,
+    [CreatedAt] datetime2 NOT NULL,
+    CONSTRAINT [FK_WebhookDeliveries_WebhookEvents_EventId] FOREIGN KEY ([EventId]) REFERENCES [WebhookEvents] ([Id]) ON DELETE CASCADE,
+    CONSTRAINT [FK_WebhookDeliveries_WebhookSubscriptions_SubscriptionId] FOREIGN KEY ([SubscriptionId]) REFERENCES [WebhookSubscriptions] ([Id]) ON DELETE CASCADE
+);
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_WebhookDeliveries_Status_NextAttemptAt' AND object_id = OBJECT_ID(N'dbo.WebhookDeliveries'))
+CREATE INDEX [IX_WebhookDeliveries_Status_NextAttemptAt] ON [WebhookDeliveries] ([Status], [NextAttemptAt]);
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_WebhookDeliveries_SubscriptionId_CreatedAt' AND object_id = OBJECT_ID(N'dbo.WebhookDeliveries'))
+CREATE INDEX [IX_WebhookDeliveries_SubscriptionId_CreatedAt] ON [WebhookDeliveries] ([SubscriptionId], [CreatedAt]);
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'IX_WebhookDeliveries_EventId' AND object_id = OBJECT_ID(N'dbo.WebhookDeliveries'))
+CREATE INDEX [IX_WebhookDeliveries_EventId] ON [WebhookDeliveries] ([EventId]);

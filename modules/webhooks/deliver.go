@@ -1,0 +1,395 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/dataflow/dataflow/platform/database"
+	"github.com/dataflow/dataflow/platform/metrics"
+)
+
+// DelivererConfig tunes the delivery job.
+type DelivererConfig struct {
+	// Schedule lists the pauses before each retry; a delivery fails for
+	// good once it is used up.
+	Schedule []time.Duration
+	// Timeout bounds one request.
+	Timeout time.Duration
+	// DisableAfter disables a subscription that has failed this long
+	// without a success.
+	DisableAfter time.Duration
+	// PollInterval is the pause between looks for due deliveries.
+	PollInterval time.Duration
+	// AllowInsecure allows http and private, loopback and link-local
+	// targets.
+	AllowInsecure bool
+	// Parallel bounds the requests in flight (default 8).
+	Parallel int
+	// PruneAfter deletes finished events older than this; 0 keeps them.
+	PruneAfter time.Duration
+	// UserAgent is sent with every request.
+	UserAgent string
+}
+
+// maxRetryAfter caps how far a Retry-After answer can push an attempt.
+const maxRetryAfter = 24 * time.Hour
+
+// Deliverer is the job that sends due deliveries. Several workers can run
+// it: each delivery is claimed before it is sent. A worker that dies while
+// sending leaves a claim that expires, and the delivery is sent again with
+// the same webhook-id, so receivers can drop the repeat.
+type Deliverer struct {
+	store  *Store
+	cfg    DelivererConfig
+	client *http.Client
+	log    zerolog.Logger
+	id     string
+	// jitter returns a factor around 1 for a delay; tests fix it.
+	jitter func() float64
+}
+
+// NewDeliverer returns the delivery job.
+func NewDeliverer(store *Store, cfg DelivererConfig, log zerolog.Logger) *Deliverer {
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 8
+	}
+
+	return &Deliverer{
+		store: store, cfg: cfg, client: newHTTPClient(cfg.Timeout, cfg.AllowInsecure), log: log,
+		id:     "webhooks-" + randomHex(8),
+		jitter: func() float64 { return 0.8 + 0.4*mrand.Float64() },
+	}
+}
+
+// Name returns "webhook-deliverer".
+func (*Deliverer) Name() string { return "webhook-deliverer" }
+
+// Run sends due deliveries until ctx ends.
+func (d *Deliverer) Run(ctx context.Context) error {
+	lastPrune := time.Time{}
+	for {
+		if _, err := d.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn().Err(err).Msg("webhooks: delivery pass failed; retrying at the next poll")
+		}
+
+		if d.cfg.PruneAfter > 0 && time.Since(lastPrune) > time.Hour {
+			lastPrune = time.Now()
+			if n, err := d.store.prune(ctx, d.store.now().Add(-d.cfg.PruneAfter), 1000); err != nil {
+				d.log.Warn().Err(err).Msg("webhooks: pruning old events failed")
+			} else if n > 0 {
+				d.log.Info().Int("events", n).Msg("webhooks: pruned old events and their deliveries")
+			}
+		}
+
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(d.cfg.PollInterval):
+		}
+	}
+}
+
+// RunOnce sends every delivery that is due now and returns how many it
+// attempted.
+func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
+	const page = 50
+	total := 0
+	for ctx.Err() == nil {
+		ids, err := d.store.due(ctx, page)
+		if err != nil {
+			return total, err
+		}
+
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, d.cfg.Parallel)
+		attempted := 0
+		for _, id := range ids {
+			ok, err := d.store.claim(ctx, id, d.id, d.store.now().Add(d.cfg.Timeout+time.Minute))
+			if err != nil {
+				return total, err
+			}
+			if !ok {
+				continue
+			}
+
+			attempted++
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				d.deliver(ctx, id)
+			}()
+		}
+
+		wg.Wait()
+		total += attempted
+		if len(ids) < page {
+			return total, nil
+		}
+	}
+
+	return total, nil
+}
+
+// deliver sends one claimed delivery and records the result.
+func (d *Deliverer) deliver(ctx context.Context, uid database.UUID) {
+	j, err := d.store.load(ctx, uid)
+	log := d.log.With().Str("delivery_id", uid.String()).Logger()
+	if err != nil {
+		log.Warn().Err(err).Msg("webhooks: cannot load a claimed delivery; it is retried when its claim expires")
+		return
+	}
+
+	log = log.With().Str("subscription_id", j.SubscriptionID.String()).Str("batch_id", j.Event.BatchID.String()).
+		Str("client_id", j.ClientIdentifier).Str("event", j.Event.Type).Int("attempt", j.Attempts+1).Logger()
+
+	if j.Subscription.ID != j.SubscriptionID || !j.Subscription.IsActive {
+		_, err := d.store.record(ctx, j, d.id, outcomeDropped, attempt{Err: "the subscription was disabled or deleted"}, time.Time{}, d.cfg.DisableAfter)
+		if err != nil {
+			log.Warn().Err(err).Msg("webhooks: cannot drop a delivery of a disabled subscription")
+		}
+		return
+	}
+
+	a, retryAfter := d.send(ctx, j)
+	if ctx.Err() != nil && a.StatusCode == 0 {
+		// Stopping: leave the claim to expire so the attempt does not count.
+		return
+	}
+
+	kind, next := d.classify(j, a, retryAfter)
+	disabled, err := d.store.record(context.WithoutCancel(ctx), j, d.id, kind, a, next, d.cfg.DisableAfter)
+	if err != nil {
+		log.Error().Err(err).Msg("webhooks: cannot record a delivery attempt; it is sent again when its claim expires")
+		return
+	}
+
+	d.observe(j, kind, a, log, next)
+	if disabled {
+		log.Warn().Str("host", hostOf(j.Subscription.URL)).Msg("webhooks: subscription disabled after failed deliveries")
+	}
+}
+
+// classify decides what an attempt means and when the next one is due.
+func (d *Deliverer) classify(j job, a attempt, retryAfter time.Duration) (outcomeKind, time.Time) {
+	switch {
+	case a.StatusCode >= 200 && a.StatusCode < 300:
+		return outcomeDelivered, time.Time{}
+	case a.StatusCode == http.StatusGone:
+		return outcomeGone, time.Time{}
+	}
+
+	done := j.Attempts + 1
+	if done > len(d.cfg.Schedule) {
+		return outcomeExhausted, time.Time{}
+	}
+
+	delay := time.Duration(float64(d.cfg.Schedule[done-1]) * d.jitter())
+	if retryAfter > delay {
+		delay = min(retryAfter, maxRetryAfter)
+	}
+
+	return outcomeRetry, a.At.Add(delay)
+}
+
+func (d *Deliverer) observe(j job, kind outcomeKind, a attempt, log zerolog.Logger, next time.Time) {
+	result := map[outcomeKind]string{outcomeDelivered: "delivered", outcomeRetry: "retry", outcomeExhausted: "failed", outcomeGone: "gone"}[kind]
+	if a.StatusCode == 0 && isRefusal(a.Err) {
+		result = "refused"
+	}
+	metrics.WebhookDeliveries.WithLabelValues(j.Event.Type, result, j.ClientIdentifier).Inc()
+	metrics.WebhookDuration.Observe(a.Duration.Seconds())
+
+	if kind == outcomeDelivered {
+		log.Info().Int("status", a.StatusCode).Dur("duration", a.Duration).Msg("webhooks: delivered")
+		return
+	}
+
+	reason := strconv.Itoa(a.StatusCode)
+	switch {
+	case a.StatusCode != 0:
+	case isRefusal(a.Err):
+		reason = "refused"
+	case isTimeoutText(a.Err):
+		reason = "timeout"
+	default:
+		reason = "error"
+	}
+	metrics.WebhookFailures.WithLabelValues(reason, j.ClientIdentifier).Inc()
+
+	ev := log.Warn().Str("reason", reason).Str("error", a.Err).Dur("duration", a.Duration)
+	if kind == outcomeRetry {
+		ev.Time("next_attempt_at", next).Msg("webhooks: delivery failed; retrying later")
+		return
+	}
+	ev.Msg("webhooks: delivery failed for good")
+}
+
+// send makes one attempt. It returns the attempt and the Retry-After of
+// the answer, if any.
+func (d *Deliverer) send(ctx context.Context, j job) (attempt, time.Duration) {
+	start := time.Now()
+	a := attempt{At: d.store.utcNow()}
+	finish := func(err string, code int) attempt {
+		a.Err, a.StatusCode, a.Duration = err, code, time.Since(start)
+		return a
+	}
+
+	u, err := url.Parse(j.Subscription.URL)
+	if err != nil {
+		return finish("the subscription URL cannot be parsed", 0), 0
+	}
+	if err := checkScheme(u, d.cfg.AllowInsecure); err != nil {
+		return finish(err.Error(), 0), 0
+	}
+
+	req, err := d.request(ctx, j, u)
+	if err != nil {
+		return finish(err.Error(), 0), 0
+	}
+
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return finish(describe(err, d.cfg.Timeout), 0), 0
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+
+	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	msg := ""
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		msg = fmt.Sprintf("the endpoint answered %d; redirects are not followed, so subscribe the final URL", resp.StatusCode)
+	case resp.StatusCode >= 400:
+		msg = fmt.Sprintf("the endpoint answered %d", resp.StatusCode)
+	}
+
+	return finish(msg, resp.StatusCode), retryAfter
+}
+
+// request builds the signed request of a delivery.
+func (d *Deliverer) request(ctx context.Context, j job, u *url.URL) (*http.Request, error) {
+	signer, err := NewSigner(j.Subscription.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("the subscription secret cannot sign: %w", err)
+	}
+
+	body := []byte(j.Event.PayloadJSON)
+	msgID := j.Event.ID.String()
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	sig, err := signer.Sign(msgID, ts, body)
+	if err != nil {
+		return nil, err
+	}
+	legacy, err := signer.SignLegacy(ts, body)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("building the request: %w", err)
+	}
+
+	h := req.Header
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", d.cfg.UserAgent)
+	h.Set("webhook-id", msgID)
+	h.Set("webhook-timestamp", ts)
+	h.Set("webhook-signature", sig)
+	h.Set("X-DataFlow-Signature", legacy)
+	h.Set("X-DataFlow-Timestamp", ts)
+	h.Set("X-DataFlow-Event", j.Event.Type)
+	h.Set("X-DataFlow-Delivery", j.ID.String())
+	if j.Event.TraceID != nil && traceIDPattern.MatchString(*j.Event.TraceID) {
+		h.Set("traceparent", "00-"+*j.Event.TraceID+"-"+randomHex(8)+"-01")
+		h.Set("x-trace-id", *j.Event.TraceID)
+	}
+
+	return req, nil
+}
+
+var traceIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// parseRetryAfter reads seconds or an HTTP date; 0 when absent or invalid.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+
+		return min(time.Duration(n)*time.Second, maxRetryAfter)
+	}
+
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return min(t.Sub(now), maxRetryAfter)
+	}
+
+	return 0
+}
+
+// describe turns a transport error into a message without the URL, whose
+// query string may hold a token.
+func describe(err error, timeout time.Duration) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, errTargetRefused):
+		for e := err; e != nil; e = errors.Unwrap(e) {
+			if isRefusal(e.Error()) {
+				return e.Error()
+			}
+		}
+
+		return errTargetRefused.Error()
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("timeout: no answer within %s (Webhooks:TimeoutSeconds)", timeout)
+	}
+
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return "request failed: " + ue.Err.Error()
+	}
+
+	return "request failed: " + err.Error()
+}
+
+func isRefusal(msg string) bool { return strings.HasPrefix(msg, errTargetRefused.Error()) }
+
+func isTimeoutText(msg string) bool { return strings.HasPrefix(msg, "timeout:") }
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+
+	return u.Host
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,301 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/dataflow/dataflow/platform/database/dbtest"
+)
+
+func TestEnqueue(t *testing.T) {
+	for _, eng := range dbtest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			f := newFixture(t, eng)
+			all := f.subscribe(t, "http://127.0.0.1:1/all")
+			failures := f.subscribe(t, "http://127.0.0.1:1/failures", EventFailed)
+			off := f.subscribe(t, "http://127.0.0.1:1/off")
+			require.NoError(t, f.db.Model(&Subscription{}).Where(f.db.Render("{Id} = ?"), off.ID).Update("IsActive", false).Error)
+
+			e := f.finish(t, "CompletedWithErrors")
+			ds := f.deliveries(t)
+			require.Len(t, ds, 1, "only the active subscription that wants the event")
+			require.Equal(t, all.ID, ds[0].SubscriptionID)
+
+			var ev Event
+			require.NoError(t, f.db.Where(f.db.Render("{Id} = ?"), ds[0].EventID).Take(&ev).Error)
+			require.Equal(t, EventCompletedWithErrors, ev.Type)
+			var body map[string]any
+			require.NoError(t, json.Unmarshal([]byte(ev.PayloadJSON), &body))
+			require.Equal(t, "batch.completed_with_errors", body["type"])
+			data := body["data"].(map[string]any)
+			require.Equal(t, e.BatchID.String(), data["batchId"])
+			require.InDelta(t, 8, data["importedRecords"], 0)
+			require.InDelta(t, 90, data["durationSeconds"], 0.001)
+
+			f.finish(t, "Failed")
+			require.Len(t, f.deliveries(t), 3, "a failure goes to both active subscriptions")
+			_ = failures
+
+			// A rolled-back final status leaves no event behind.
+			rollback := errors.New("rollback")
+			err := f.db.Transaction(func(tx *gorm.DB) error {
+				require.NoError(t, f.store.Enqueue(tx, e))
+				return rollback
+			})
+			require.ErrorIs(t, err, rollback)
+			require.Len(t, f.deliveries(t), 3)
+		})
+	}
+}
+
+func TestDeliverySignsAndRetries(t *testing.T) {
+	for _, eng := range dbtest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			f := newFixture(t, eng)
+			rcv := newReceiver(t, func(n int, w http.ResponseWriter) {
+				if n <= 2 {
+					w.WriteHeader(http.StatusInternalServerError)
+					return
+				}
+				w.WriteHeader(http.StatusOK)
+			})
+			sub := f.subscribe(t, rcv.URL+"/hooks?token=abc")
+			f.finish(t, "Completed")
+			d := f.deliverer(DelivererConfig{AllowInsecure: true})
+			ctx := context.Background()
+
+			n, err := d.RunOnce(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+			ds := f.deliveries(t)
+			require.Equal(t, DeliveryPending, ds[0].Status)
+			require.Equal(t, 1, ds[0].Attempts)
+			require.Equal(t, 500, *ds[0].LastStatusCode)
+			require.WithinDuration(t, f.clock.Now().Add(5*time.Second), *ds[0].NextAttemptAt, time.Millisecond)
+			require.NotNil(t, f.subscriptionRow(t, sub.ID).FailingSince)
+
+			n, err = d.RunOnce(ctx)
+			require.NoError(t, err)
+			require.Zero(t, n, "not due before its time")
+
+			f.clock.Advance(5 * time.Second)
+			_, err = d.RunOnce(ctx)
+			require.NoError(t, err)
+			ds = f.deliveries(t)
+			require.Equal(t, 2, ds[0].Attempts)
+			require.WithinDuration(t, f.clock.Now().Add(5*time.Minute), *ds[0].NextAttemptAt, time.Millisecond)
+
+			f.clock.Advance(5 * time.Minute)
+			_, err = d.RunOnce(ctx)
+			require.NoError(t, err)
+			ds = f.deliveries(t)
+			require.Equal(t, DeliveryDelivered, ds[0].Status)
+			require.Equal(t, 3, ds[0].Attempts)
+			require.NotNil(t, ds[0].DeliveredAt)
+			require.Nil(t, ds[0].NextAttemptAt)
+			require.Nil(t, f.subscriptionRow(t, sub.ID).FailingSince, "a success ends the failing period")
+
+			got := rcv.all()
+			require.Len(t, got, 3)
+			signer, err := NewSigner(sub.Secret)
+			require.NoError(t, err)
+			for _, r := range got {
+				h := r.Header
+				require.Equal(t, ds[0].EventID.String(), h.Get("webhook-id"), "the same id on every attempt")
+				require.True(t, signer.Verify(h.Get("webhook-id"), h.Get("webhook-timestamp"), r.Body, h.Get("webhook-signature")))
+				legacy, err := signer.SignLegacy(h.Get("X-DataFlow-Timestamp"), r.Body)
+				require.NoError(t, err)
+				require.Equal(t, legacy, h.Get("X-DataFlow-Signature"))
+				require.Equal(t, "batch.completed", h.Get("X-DataFlow-Event"))
+				require.Equal(t, "application/json", h.Get("Content-Type"))
+				require.True(t, strings.HasPrefix(h.Get("traceparent"), "00-4bf92f3577b34da6a3ce929d0e0e4736-"))
+				ts, err := strconv.ParseInt(h.Get("webhook-timestamp"), 10, 64)
+				require.NoError(t, err)
+				require.InDelta(t, time.Now().Unix(), ts, 60)
+			}
+		})
+	}
+}
+
+func TestDeliveryGoneDisablesSubscription(t *testing.T) {
+	for _, eng := range dbtest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			f := newFixture(t, eng)
+			rcv := newReceiver(t, func(_ int, w http.ResponseWriter) { w.WriteHeader(http.StatusGone) })
+			sub := f.subscribe(t, rcv.URL)
+			f.finish(t, "Completed")
+			f.finish(t, "Failed")
+			d := f.deliverer(DelivererConfig{AllowInsecure: true, Parallel: 1})
+
+			_, err := d.RunOnce(context.Background())
+			require.NoError(t, err)
+			require.Len(t, rcv.all(), 1, "the second delivery is cancelled, not sent")
+
+			row := f.subscriptionRow(t, sub.ID)
+			require.False(t, row.IsActive)
+			require.NotNil(t, row.DisabledAt)
+			require.Contains(t, *row.DisabledReason, "410")
+
+			statuses := map[string]int{}
+			for _, d := range f.deliveries(t) {
+				statuses[d.Status]++
+			}
+			require.Equal(t, map[string]int{DeliveryFailed: 1, DeliveryCancelled: 1}, statuses)
+
+			// New events of the client skip the disabled subscription.
+			f.finish(t, "Completed")
+			require.Len(t, f.deliveries(t), 2)
+		})
+	}
+}
+
+func TestDeliveryHonoursRetryAfterAndGivesUp(t *testing.T) {
+	f := newFixture(t, dbtest.Engines()[0])
+	rcv := newReceiver(t, func(_ int, w http.ResponseWriter) {
+		w.Header().Set("Retry-After", "600")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	f.subscribe(t, rcv.URL)
+	f.finish(t, "Completed")
+	d := f.deliverer(DelivererConfig{AllowInsecure: true, Schedule: []time.Duration{5 * time.Second}})
+
+	_, err := d.RunOnce(context.Background())
+	require.NoError(t, err)
+	ds := f.deliveries(t)
+	require.WithinDuration(t, f.clock.Now().Add(10*time.Minute), *ds[0].NextAttemptAt, time.Millisecond,
+		"Retry-After pushes the attempt past the schedule's 5s")
+
+	f.clock.Advance(10 * time.Minute)
+	_, err = d.RunOnce(context.Background())
+	require.NoError(t, err)
+	ds = f.deliveries(t)
+	require.Equal(t, DeliveryFailed, ds[0].Status, "the schedule is used up")
+	require.Equal(t, 2, ds[0].Attempts)
+	require.Nil(t, ds[0].NextAttemptAt)
+}
+
+func TestDeliveryDisablesAfterDaysOfFailures(t *testing.T) {
+	f := newFixture(t, dbtest.Engines()[0])
+	rcv := newReceiver(t, func(_ int, w http.ResponseWriter) { w.WriteHeader(http.StatusBadGateway) })
+	sub := f.subscribe(t, rcv.URL)
+	f.finish(t, "Completed")
+	d := f.deliverer(DelivererConfig{AllowInsecure: true, DisableAfter: time.Hour,
+		Schedule: []time.Duration{40 * time.Minute, 40 * time.Minute, 40 * time.Minute}})
+
+	for range 2 {
+		_, err := d.RunOnce(context.Background())
+		require.NoError(t, err)
+		require.True(t, f.subscriptionRow(t, sub.ID).IsActive)
+		f.clock.Advance(40 * time.Minute)
+	}
+
+	_, err := d.RunOnce(context.Background())
+	require.NoError(t, err)
+	row := f.subscriptionRow(t, sub.ID)
+	require.False(t, row.IsActive, "failing for 80 minutes passes the one-hour limit")
+	require.Contains(t, *row.DisabledReason, "Webhooks:DisableAfterDays")
+	require.Equal(t, DeliveryCancelled, f.deliveries(t)[0].Status)
+}
+
+func TestDeliveryTimeoutAndRedirect(t *testing.T) {
+	f := newFixture(t, dbtest.Engines()[0])
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	slow := newReceiver(t, func(_ int, w http.ResponseWriter) {
+		select {
+		case <-release:
+		case <-time.After(5 * time.Second):
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	redirect := newReceiver(t, func(_ int, w http.ResponseWriter) {
+		w.Header().Set("Location", "http://127.0.0.1:1/elsewhere")
+		w.WriteHeader(http.StatusFound)
+	})
+	f.subscribe(t, slow.URL)
+	f.subscribe(t, redirect.URL)
+	f.finish(t, "Completed")
+	d := f.deliverer(DelivererConfig{AllowInsecure: true, Timeout: 300 * time.Millisecond})
+
+	_, err := d.RunOnce(context.Background())
+	require.NoError(t, err)
+	errs := map[string]bool{}
+	for _, d := range f.deliveries(t) {
+		require.Equal(t, DeliveryPending, d.Status)
+		errs[*d.LastError] = true
+	}
+	require.Contains(t, errs, "timeout: no answer within 300ms (Webhooks:TimeoutSeconds)")
+	require.Contains(t, errs, "the endpoint answered 302; redirects are not followed, so subscribe the final URL")
+	require.Len(t, redirect.all(), 1)
+}
+
+func TestDeliveryRefusesBlockedAddressesAtSendTime(t *testing.T) {
+	f := newFixture(t, dbtest.Engines()[0])
+	rcv := newReceiver(t, nil)
+	port := rcv.Listener.Addr().String()[strings.LastIndex(rcv.Listener.Addr().String(), ":"):]
+	// Rows the API would refuse, as the .NET service may have written them.
+	f.subscribe(t, "https://127.0.0.1"+port+"/hook")
+	f.subscribe(t, "https://localhost"+port+"/hook")
+	f.subscribe(t, rcv.URL+"/plain-http")
+	f.finish(t, "Completed")
+
+	_, err := f.deliverer(DelivererConfig{}).RunOnce(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, rcv.all(), "nothing reaches the loopback receiver")
+	for _, d := range f.deliveries(t) {
+		require.Equal(t, DeliveryPending, d.Status)
+		require.Nil(t, d.LastStatusCode)
+		require.True(t, strings.HasPrefix(*d.LastError, "webhook target refused"), *d.LastError)
+	}
+}
+
+func TestDeliveryClaimsAreExclusive(t *testing.T) {
+	for _, eng := range dbtest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			f := newFixture(t, eng)
+			rcv := newReceiver(t, nil)
+			f.subscribe(t, rcv.URL)
+			for range 20 {
+				f.finish(t, "Completed")
+			}
+
+			var wg sync.WaitGroup
+			for range 3 {
+				d := f.deliverer(DelivererConfig{AllowInsecure: true})
+				wg.Go(func() {
+					_, err := d.RunOnce(context.Background())
+					require.NoError(t, err)
+				})
+			}
+			wg.Wait()
+
+			ids := map[string]int{}
+			for _, r := range rcv.all() {
+				ids[r.Header.Get("webhook-id")]++
+			}
+			require.Len(t, ids, 20)
+			for id, n := range ids {
+				require.Equal(t, 1, n, "event %s sent once", id)
+			}
+		})
+	}
+}
+
+func TestRetryAfterParsing(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	require.Equal(t, 2*time.Minute, parseRetryAfter("120", now))
+	require.Equal(t, time.Duration(0), parseRetryAfter("-3", now))
+	require.Equal(t, time.Duration(0), parseRetryAfter("soon", now))
+	require.Equal(t, maxRetryAfter, parseRetryAfter("999999", now))
+	require.Equal(t, 30*time.Second, parseRetryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now))
+}
