@@ -120,7 +120,7 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 		sem := make(chan struct{}, d.cfg.Parallel)
 		attempted := 0
 		for _, id := range ids {
-			ok, err := d.store.claim(ctx, id, d.id, d.store.now().Add(d.cfg.Timeout+time.Minute))
+			ok, err := d.store.claim(ctx, id, d.id, d.store.now().Add(d.claimFor()))
 			if err != nil {
 				return total, err
 			}
@@ -147,6 +147,11 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 
 	return total, nil
 }
+
+// claimFor is how long a claim lasts: past the request's timeout, with a
+// margin for the writes around it, so a live worker never loses its claim
+// and a dead one's claim soon expires.
+func (d *Deliverer) claimFor() time.Duration { return 2*d.cfg.Timeout + 5*time.Second }
 
 // deliver sends one claimed delivery and records the result.
 func (d *Deliverer) deliver(ctx context.Context, uid database.UUID) {
