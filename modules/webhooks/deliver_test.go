@@ -41,6 +41,8 @@ func TestEnqueue(t *testing.T) {
 			require.Equal(t, e.BatchID.String(), data["batchId"])
 			require.InDelta(t, 8, data["importedRecords"], 0)
 			require.InDelta(t, 90, data["durationSeconds"], 0.001)
+			require.Equal(t, "2 of 10 records failed; GET /imports/"+e.BatchID.String()+"/items?status=Error lists them", data["errorSummary"])
+			require.NotContains(t, ev.PayloadJSON, "jane@example.com", "OmniFlow's message may quote lead data")
 
 			f.finish(t, "Failed")
 			require.Len(t, f.deliveries(t), 3, "a failure goes to both active subscriptions")

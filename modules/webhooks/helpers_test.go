@@ -67,7 +67,8 @@ func (f *fixture) finish(t *testing.T, status string) imports.BatchFinished {
 	e := imports.BatchFinished{
 		BatchID: database.NewUUID(), ClientID: f.clientID, Status: status, TotalRecords: 10, ProcessedRecords: 10,
 		FailedRecords: 2, CreatedAt: started.Add(-time.Minute), StartedAt: &started, CompletedAt: f.clock.Now(),
-		TraceID: "4bf92f3577b34da6a3ce929d0e0e4736",
+		TraceID:      "4bf92f3577b34da6a3ce929d0e0e4736",
+		ErrorSummary: "2 of 10 records failed; first failure at sequence 3: email jane@example.com is invalid",
 	}
 	require.NoError(t, f.db.Transaction(func(tx *gorm.DB) error { return f.store.Enqueue(tx, e) }))
 

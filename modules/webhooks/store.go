@@ -74,7 +74,15 @@ func eventPayload(typ string, e imports.BatchFinished, at time.Time) ([]byte, er
 		secs := e.CompletedAt.Sub(started).Seconds()
 		d.DurationSeconds = &secs
 	}
-	if e.ErrorSummary != "" {
+	switch {
+	case e.Status == "CompletedWithErrors":
+		// The batch's own summary quotes OmniFlow's message for the first
+		// failed record, which may repeat lead data, so the event carries
+		// counts only.
+		summary := fmt.Sprintf("%d of %d records failed; GET /imports/%s/items?status=Error lists them",
+			e.FailedRecords, e.TotalRecords, e.BatchID)
+		d.ErrorSummary = &summary
+	case e.ErrorSummary != "":
 		d.ErrorSummary = &e.ErrorSummary
 	}
 	if e.TraceID != "" {
