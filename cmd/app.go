@@ -20,6 +20,7 @@ import (
 	"github.com/dataflow/dataflow/platform/database"
 	"github.com/dataflow/dataflow/platform/httpserver"
 	"github.com/dataflow/dataflow/platform/kernel"
+	"github.com/dataflow/dataflow/platform/metrics"
 	"github.com/dataflow/dataflow/platform/storage"
 )
 
@@ -168,4 +169,21 @@ func (a *app) prepareSchema(ctx context.Context) error {
 
 func (a *app) close() {
 	_ = a.db.Close()
+}
+
+// precreateClientSeries adds the per-client metric series of every client
+// at zero (see metrics.PrecreateClients). A failure only costs the first
+// events of each client in rates, so it is logged and ignored.
+func (a *app) precreateClientSeries(ctx context.Context) {
+	summaries, err := clients.NewStore(a.db, a.kernel.Now).List(ctx)
+	if err != nil {
+		a.kernel.Log.Warn().Err(err).Msg("metrics: cannot list clients to create their series")
+		return
+	}
+
+	ids := make([]string, 0, len(summaries))
+	for _, s := range summaries {
+		ids = append(ids, s.ClientIdentifier)
+	}
+	metrics.PrecreateClients(ids)
 }

@@ -235,3 +235,24 @@ func init() {
 func Handler() http.Handler {
 	return promhttp.HandlerFor(Registry, promhttp.HandlerOpts{Registry: Registry})
 }
+
+// PrecreateClients adds the per-client series of each client at zero, so
+// that rate() and increase() count a client's first chunk error, rejected
+// upload or failed webhook: Prometheus computes them from the first sample
+// it scrapes, and a series born at its first event would lose that event.
+func PrecreateClients(identifiers []string) {
+	for _, c := range identifiers {
+		DedupHits.WithLabelValues(c)
+		for _, reason := range []string{"rate_limited", "quota_exceeded"} {
+			RateLimited.WithLabelValues(c, reason)
+		}
+		for _, status := range []string{"Completed", "CompletedWithErrors", "Failed", "Cancelled"} {
+			BatchTotal.WithLabelValues(status, c)
+		}
+		ChunkTotal.WithLabelValues(c)
+		ChunkErrors.WithLabelValues(c)
+		for _, outcome := range []string{"Imported", "Error", "Skipped"} {
+			RecordsTotal.WithLabelValues(outcome, c)
+		}
+	}
+}
