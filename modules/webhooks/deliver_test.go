@@ -301,3 +301,30 @@ func TestRetryAfterParsing(t *testing.T) {
 	require.Equal(t, maxRetryAfter, parseRetryAfter("999999", now))
 	require.Equal(t, 30*time.Second, parseRetryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now))
 }
+
+// TestDeliveryAfterAbandonedClaim stands for a worker killed while it
+// sends: its claim blocks the delivery until it expires, and then another
+// worker sends it with the same webhook-id.
+func TestDeliveryAfterAbandonedClaim(t *testing.T) {
+	f := newFixture(t, dbtest.Engines()[0])
+	rcv := newReceiver(t, nil)
+	f.subscribe(t, rcv.URL)
+	f.finish(t, "Completed")
+	d := f.deliverer(DelivererConfig{AllowInsecure: true})
+
+	ds := f.deliveries(t)
+	ok, err := f.store.claim(context.Background(), ds[0].ID, "dead-worker", f.clock.Now().Add(d.claimFor()))
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	n, err := d.RunOnce(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, n, "a live claim is respected")
+
+	f.clock.Advance(d.claimFor() + time.Second)
+	n, err = d.RunOnce(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, DeliveryDelivered, f.deliveries(t)[0].Status)
+	require.Equal(t, ds[0].EventID.String(), rcv.all()[0].Header.Get("webhook-id"))
+}
