@@ -19,7 +19,6 @@ import (
 	"github.com/dataflow/dataflow/modules/imports/records"
 	"github.com/dataflow/dataflow/modules/locking"
 	"github.com/dataflow/dataflow/modules/omniflow"
-	"github.com/dataflow/dataflow/modules/webhooks"
 	"github.com/dataflow/dataflow/platform/database"
 	"github.com/dataflow/dataflow/platform/database/dbtest"
 	"github.com/dataflow/dataflow/platform/storage"
@@ -43,7 +42,6 @@ func setupWorker(t *testing.T, open func(testing.TB) *database.DB, standInCfg om
 	all = append(all, clients.Migrations()...)
 	all = append(all, Migrations()...)
 	all = append(all, locking.Migrations()...)
-	all = append(all, webhooks.Migrations()...)
 	dbtest.Migrate(t, conn, all)
 
 	clk := clock.NewManual(time.Now().UTC())
