@@ -35,6 +35,8 @@ func TestE2EMetrics(t *testing.T) {
 		require.Contains(t, worker, "dataflow_batch_duration_seconds_count")
 		require.Contains(t, worker, "dataflow_batches_processing 0")
 		require.NotContains(t, worker, accepted.BatchID, "batch ids must never be label values")
+		require.Contains(t, worker, `dataflow_chunk_errors_total{client="e2e-beta"} 0`,
+			"series of clients without events exist from the start, so their first error counts in rates")
 
 		health, err := httpClient.Get("http://" + address[1] + "/health")
 		require.NoError(t, err)
@@ -47,6 +49,7 @@ func TestE2EMetrics(t *testing.T) {
 		require.Contains(t, api, `dataflow_batches{status="Completed"} 1`)
 		require.Contains(t, api, "dataflow_oldest_pending_batch_age_seconds 0")
 		require.NotContains(t, api, accepted.BatchID)
+		require.Contains(t, api, `dataflow_rate_limit_429_total{client="e2e-beta",reason="rate_limited"} 0`)
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dataflow/dataflow/platform/config"
+	"github.com/dataflow/dataflow/platform/tracing"
 )
 
 func newServeCommand(flags *globalFlags, openAPI []byte) *cobra.Command {
@@ -21,6 +22,12 @@ func newServeCommand(flags *globalFlags, openAPI []byte) *cobra.Command {
 			defer a.close()
 
 			settings, log, ctx := a.kernel.Settings, a.kernel.Log, cmd.Context()
+			stopTracing, err := tracing.Setup(ctx, "dataflow-serve", log)
+			if err != nil {
+				return err
+			}
+			defer flushSpans(ctx, stopTracing, log)
+
 			addrs, err := settings.ListenAddresses()
 			if err != nil {
 				return err
@@ -33,6 +40,7 @@ func newServeCommand(flags *globalFlags, openAPI []byte) *cobra.Command {
 			if err := a.kernel.Seed(ctx); err != nil {
 				return err
 			}
+			a.precreateClientSeries(ctx)
 
 			// An upload takes minutes at most, so an hour-old temporary file
 			// belongs to a process that stopped mid-upload.

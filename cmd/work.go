@@ -14,6 +14,7 @@ import (
 	"github.com/dataflow/dataflow/platform/config"
 	"github.com/dataflow/dataflow/platform/jobs"
 	"github.com/dataflow/dataflow/platform/metrics"
+	"github.com/dataflow/dataflow/platform/tracing"
 )
 
 func newWorkCommand(flags *globalFlags) *cobra.Command {
@@ -28,9 +29,16 @@ func newWorkCommand(flags *globalFlags) *cobra.Command {
 			}
 			defer a.close()
 
+			stopTracing, err := tracing.Setup(cmd.Context(), "dataflow-work", a.kernel.Log)
+			if err != nil {
+				return err
+			}
+			defer flushSpans(cmd.Context(), stopTracing, a.kernel.Log)
+
 			if err := a.prepareSchema(cmd.Context()); err != nil {
 				return err
 			}
+			a.precreateClientSeries(cmd.Context())
 
 			stopMetrics, err := serveWorkerMetrics(cmd.Context(), a.kernel.Settings.Metrics.Address, a.kernel.Log)
 			if err != nil {
@@ -81,4 +89,13 @@ func serveWorkerMetrics(ctx context.Context, addr string, log zerolog.Logger) (f
 
 		_ = srv.Shutdown(shutdown)
 	}, nil
+}
+
+// flushSpans sends the spans still queued when the process stops, within
+// tracing.ShutdownTimeout. ctx is usually cancelled by then, so only its
+// values are kept.
+func flushSpans(ctx context.Context, stop func(context.Context) error, log zerolog.Logger) {
+	if err := stop(context.WithoutCancel(ctx)); err != nil {
+		log.Warn().Err(err).Msg("tracing: flushing spans at stop failed; the spans still queued are lost")
+	}
 }

@@ -171,7 +171,8 @@ func (h *handlers) cancelBatch(c echo.Context) error {
 	status := http.StatusOK
 	if done {
 		if rerr := h.storage.RemoveBatch(b.ID.String()); rerr != nil {
-			h.log.Warn().Err(rerr).Str("batch_id", b.ID.String()).Msg("api: removing a cancelled batch's file failed")
+			h.log.Warn().Err(rerr).Str("batch_id", b.ID.String()).Str("client_id", b.ClientID.String()).
+				Msg("api: removing a cancelled batch's file failed")
 		}
 	} else {
 		requested, err := h.store.requestCancel(ctx, b.ID, b.ClientID)

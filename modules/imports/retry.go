@@ -29,7 +29,7 @@ var (
 // ended Error (Skipped records were duplicates and stay out). The new
 // batch reads them as NDJSON, keeps the parent's checks, and points to
 // its parent through parentBatchId.
-func (h *handlers) retryBatch(c echo.Context) error {
+func (h *handlers) retryBatch(c echo.Context) (err error) {
 	parent, err := h.callerBatch(c)
 	if err != nil {
 		return err
@@ -50,6 +50,11 @@ func (h *handlers) retryBatch(c echo.Context) error {
 
 	ctx := c.Request().Context()
 	batchID := database.NewUUID()
+	// The retry batch keeps its parent's trace id, so its span goes under
+	// the parent's upload span.
+	_, span := startRequestSpan(ctx, "import.retry", batchID, parent.ClientID.String(), "", uploadSpanContext(parent))
+	defer func() { endRequestSpan(span, c, err) }()
+
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(h.writeFailedRecords(ctx, parent.ID, pw)) }()
 

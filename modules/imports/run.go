@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"regexp"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/dataflow/dataflow/modules/omniflow"
 	"github.com/dataflow/dataflow/platform/metrics"
@@ -345,17 +345,22 @@ func verifyChecksum(f *os.File, want string) error {
 
 // deliver sends one chunk and commits its outcome.
 func (r *batchRun) deliver(work context.Context, items []pendingItem, index int) error {
+	// work carries the chunk's span from here on.
+	work, span := startChunkSpan(work, index+1, len(items))
+	defer span.End()
+
 	chunk := omniflow.Chunk{
-		BatchID: r.b.ID.String(),
-		ChunkID: index + 1,
-		Offset:  int64(items[0].Sequence),
-		Items:   make([]json.RawMessage, len(items)),
+		BatchID:  r.b.ID.String(),
+		ClientID: r.b.ClientID.String(),
+		ChunkID:  index + 1,
+		Offset:   int64(items[0].Sequence),
+		Items:    make([]json.RawMessage, len(items)),
 	}
 	if r.b.TraceID != nil {
 		chunk.TraceID = *r.b.TraceID
 		if traceIDPattern.MatchString(chunk.TraceID) {
 			// Each chunk is a span of the batch's trace.
-			chunk.TraceParent = fmt.Sprintf("00-%s-%016x-01", chunk.TraceID, rand.Uint64()|1)
+			chunk.TraceParent = chunkTraceParent(span, chunk.TraceID)
 		}
 	} else {
 		chunk.TraceID = r.b.ID.String()
@@ -375,6 +380,7 @@ func (r *batchRun) deliver(work context.Context, items []pendingItem, index int)
 
 	start := time.Now()
 	res, err := r.w.sender.SendChunk(work, chunk)
+	recordChunkResult(span, res, err)
 	if err != nil {
 		return err
 	}
@@ -406,6 +412,7 @@ func (r *batchRun) deliver(work context.Context, items []pendingItem, index int)
 	}
 
 	r.confirmed.Store(time.Now().UnixNano())
+	span.SetAttributes(attribute.Int("chunk.records_failed", failed))
 	metrics.ChunkTotal.WithLabelValues(r.client).Inc()
 	metrics.RecordsTotal.WithLabelValues(ItemImported, r.client).Add(float64(len(items) - failed))
 	if failed > 0 {
@@ -454,6 +461,7 @@ func (r *batchRun) finish(work context.Context) error {
 	}
 
 	r.countFinished(status, b)
+	setRunOutcome(work, status, "")
 	r.log.Info().Str("status", status).Int("total", b.TotalRecords).Int("failed", b.FailedRecords).
 		Int("skipped", b.SkippedRecords).Msg("worker: batch finished")
 

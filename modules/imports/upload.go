@@ -2,8 +2,6 @@ package imports
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +10,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -130,9 +127,15 @@ type uploadResponse struct {
 
 // upload streams the file to storage while hashing it, then records the
 // batch. The file is never held in memory.
-func (h *handlers) upload(c echo.Context) error {
+func (h *handlers) upload(c echo.Context) (err error) {
 	id, _ := clients.IdentityFrom(c)
 	req := c.Request()
+
+	// The batch id comes first, because the upload span's id is derived from it.
+	batchID := database.NewUUID()
+	traceID, parent := callerTrace(req.Header)
+	_, span := startRequestSpan(req.Context(), "import.upload", batchID, id.ClientID, traceID, parent)
+	defer func() { endRequestSpan(span, c, err) }()
 
 	clientID, err := database.ParseUUID(id.ClientID)
 	if err != nil {
@@ -167,7 +170,6 @@ func (h *handlers) upload(c echo.Context) error {
 		return errNotMultipart.WithCause(err)
 	}
 
-	batchID := database.NewUUID()
 	form, saved, err := h.readForm(reader, batchID, maxMb)
 	if err != nil {
 		_ = h.storage.RemoveBatch(batchID.String())
@@ -175,7 +177,7 @@ func (h *handlers) upload(c echo.Context) error {
 		return err
 	}
 
-	batch, err := h.newBatch(id, batchID, form, saved, req)
+	batch, err := h.newBatch(id, batchID, form, saved, traceID)
 	validate := strings.ToLower(strings.TrimSpace(c.QueryParam("validate")))
 	if err == nil && validate != "" && validate != "only" {
 		err = errInvalidValidate.With("validate", c.QueryParam("validate"))
@@ -320,10 +322,9 @@ func nameOr(name, fallback string) string {
 	return name
 }
 
-var traceParent = regexp.MustCompile(`^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$`)
-
-// newBatch checks the stored file and builds the batch row.
-func (h *handlers) newBatch(id clients.Identity, batchID database.UUID, form uploadForm, saved *storage.SavedFile, req *http.Request) (Batch, error) {
+// newBatch checks the stored file and builds the batch row. traceID is the
+// batch's W3C trace id, from callerTrace.
+func (h *handlers) newBatch(id clients.Identity, batchID database.UUID, form uploadForm, saved *storage.SavedFile, traceID string) (Batch, error) {
 	if saved.SizeBytes == 0 {
 		return Batch{}, errEmptyFile
 	}
@@ -361,13 +362,7 @@ func (h *handlers) newBatch(id clients.Identity, batchID database.UUID, form upl
 		ImportOptionsJSON: options,
 	}
 
-	// The trace id of the caller's traceparent, or a new one, so every
-	// batch's requests to OmniFlow share one W3C trace.
-	traceID := newTraceID()
-	if m := traceParent.FindStringSubmatch(strings.TrimSpace(req.Header.Get("traceparent"))); m != nil && m[1] != strings.Repeat("0", 32) {
-		traceID = m[1]
-	}
-
+	// Every request of the batch to OmniFlow shares this W3C trace.
 	b.TraceID = &traceID
 
 	return b, nil
@@ -472,12 +467,4 @@ func parseFlag(value, field, bad string) (bool, string) {
 	}
 
 	return v, bad
-}
-
-// newTraceID returns a random W3C trace id: 32 lower-case hex digits.
-func newTraceID() string {
-	id := make([]byte, 16)
-	_, _ = rand.Read(id)
-
-	return hex.EncodeToString(id)
 }

@@ -150,7 +150,7 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	for _, b := range candidates {
 		token, ok, err := w.store.claim(ctx, b, w.cfg.ID, w.cfg.ChunkSize)
 		if err != nil {
-			w.releaseSlot(lease)
+			w.releaseSlot(lease, w.log)
 
 			return false, err
 		}
@@ -159,15 +159,16 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 			continue
 		}
 
+		claimedLog := w.log.With().Str("batch_id", b.ID.String()).Str("client_id", b.ClientID.String()).Logger()
 		b, err = w.store.batch(ctx, b.ID)
 		if err != nil {
-			w.releaseSlot(lease)
+			w.releaseSlot(lease, claimedLog)
 
 			return true, err
 		}
 
 		if err := w.slots.Assign(ctx, lease, b.ID); err != nil {
-			w.releaseSlot(lease)
+			w.releaseSlot(lease, claimedLog)
 
 			return true, err
 		}
@@ -177,7 +178,7 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 		return true, nil
 	}
 
-	w.releaseSlot(lease)
+	w.releaseSlot(lease, w.log)
 
 	return false, nil
 }
@@ -211,12 +212,14 @@ func (w *Worker) fairCandidates(ctx context.Context, candidates []Batch) ([]Batc
 	return fairOrder(candidates, loads, w.cfg.MaxPerClient), nil
 }
 
-func (w *Worker) releaseSlot(lease locking.Lease) {
+// releaseSlot frees the slot. log carries the ids of the batch the slot
+// held, if any.
+func (w *Worker) releaseSlot(lease locking.Lease, log zerolog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
 	if err := w.slots.Release(ctx, lease); err != nil {
-		w.log.Warn().Err(err).Int("slot", lease.Slot).Msg("worker: releasing slot failed")
+		log.Warn().Err(err).Int("slot", lease.Slot).Msg("worker: releasing slot failed")
 	}
 }
 
@@ -226,6 +229,9 @@ func (w *Worker) process(ctx context.Context, b Batch, token int64, lease lockin
 	log := w.log.With().Str("batch_id", b.ID.String()).Str("client_id", b.ClientID.String()).
 		Str("worker_id", w.cfg.ID).Int("slot", lease.Slot).Int("attempt", b.AttemptCount).Logger()
 	log.Info().Msg("worker: claimed batch")
+
+	ctx, span := startBatchSpan(ctx, b)
+	defer span.End()
 
 	// work is cancelled when the lease is lost, or ShutdownTimeout after a
 	// stop was requested. ctx ending by itself only stops the run between
@@ -244,7 +250,7 @@ func (w *Worker) process(ctx context.Context, b Batch, token int64, lease lockin
 	go w.watchShutdown(ctx, stopWatch, cancelWork)
 	go w.keepAlive(work, run, lease, cancelWork)
 
-	defer w.releaseSlot(lease)
+	defer w.releaseSlot(lease, log)
 
 	if b.AttemptCount > w.cfg.MaxAttempts {
 		if err := w.store.failExhausted(work, b, token, w.cfg.MaxAttempts); err != nil {
@@ -254,6 +260,7 @@ func (w *Worker) process(ctx context.Context, b Batch, token int64, lease lockin
 		}
 
 		run.countFinished(StatusFailed, b)
+		setRunOutcome(work, StatusFailed, stopAttemptsExhausted)
 		log.Warn().Int("max_attempts", w.cfg.MaxAttempts).Msg("worker: batch ran out of attempts")
 		w.removeFile(b, log)
 
@@ -279,6 +286,7 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 	var fileErr *FileError
 	switch {
 	case errors.Is(err, ErrLeaseLost), errors.Is(context.Cause(work), ErrLeaseLost):
+		setRunOutcome(work, "", stopLeaseLost)
 		log.Warn().Msg("worker: lease lost, another worker owns the batch now; stopping")
 	case errors.As(err, &fileErr), errors.Is(err, errMissingFile):
 		if ferr := w.store.failStaging(ctx, run.b.ID, run.token, err.Error()); ferr != nil {
@@ -288,6 +296,7 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 		}
 
 		run.countFinished(StatusFailed, run.b)
+		setRunOutcome(work, StatusFailed, stopFileUnreadable)
 
 		// The reason may quote the file's content (a header name, which in a
 		// file without a header row is a lead's value). So the log keeps
@@ -315,6 +324,7 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 		}
 
 		run.countFinished(StatusCancelled, b)
+		setRunOutcome(work, StatusCancelled, stopCancelled)
 		log.Info().Msg("worker: batch cancelled by the client")
 		w.removeFile(run.b, log)
 	case errors.Is(err, omniflow.ErrUnavailable):
@@ -327,6 +337,7 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 			return
 		}
 
+		setRunOutcome(work, StatusPending, stopOmniFlowDown)
 		log.Warn().Err(err).Dur("pause", delay).Msg("worker: omniflow unavailable, batch paused")
 	case stop.Err() != nil, errors.Is(err, errStopRequested):
 		// A stop, clean or cut short by ShutdownTimeout: only a chunk whose
@@ -337,6 +348,7 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 			return
 		}
 
+		setRunOutcome(work, StatusPending, stopRequested)
 		log.Info().Msg("worker: stop requested, batch released for another worker")
 	default:
 		// A database or file system error. The attempt counts, and the next
@@ -346,6 +358,7 @@ func (w *Worker) afterRun(stop, work context.Context, run *batchRun, err error, 
 		// is older than the lock timeout.
 		delay := min(time.Second<<min(run.b.AttemptCount, 10), 10*time.Minute)
 		until := w.now().UTC().Add(delay)
+		setRunOutcome(work, StatusPending, stopError)
 		log.Error().Err(err).Dur("retry_in", delay).Msg("worker: processing failed; the batch will be resumed")
 		if rerr := w.store.release(ctx, run.b.ID, run.token, releaseFailure, &until); rerr != nil {
 			log.Warn().Err(rerr).Msg("worker: releasing batch after a failure failed; the watchdog will recover it")
@@ -454,13 +467,17 @@ func (wd *Watchdog) Run(ctx context.Context) error {
 func (wd *Watchdog) RunOnce(ctx context.Context) (int64, error) {
 	expired, err := wd.slots.ExpireStale(ctx, wd.timeout)
 	for _, e := range expired {
-		batch := ""
+		event := wd.log.Warn().Int("slot", e.Slot).Str("worker_id", e.Holder)
 		if e.BatchID != nil {
-			batch = e.BatchID.String()
+			event = event.Str("batch_id", e.BatchID.String())
+			// The slot does not store the client. A slot rarely expires, so
+			// reading the batch for it costs little.
+			if b, berr := wd.store.batch(ctx, *e.BatchID); berr == nil {
+				event = event.Str("client_id", b.ClientID.String())
+			}
 		}
 
-		wd.log.Warn().Int("slot", e.Slot).Str("batch_id", batch).Str("worker_id", e.Holder).
-			Msg("watchdog: freed a slot whose heartbeat expired")
+		event.Msg("watchdog: freed a slot whose heartbeat expired")
 	}
 
 	if err != nil {

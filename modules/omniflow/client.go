@@ -166,6 +166,9 @@ func newDefaultHTTPClient() *http.Client {
 type Chunk struct {
 	// BatchID identifies the import batch, usually a UUID.
 	BatchID string
+	// ClientID identifies the client that uploaded the batch. It is only
+	// logged, never sent to OmniFlow.
+	ClientID string
 	// ChunkID is the 1-based chunk number within the batch. Together with
 	// BatchID it forms the Idempotency-Key, so a resent chunk must keep it.
 	ChunkID int
@@ -250,7 +253,7 @@ func (c *Client) SendChunk(ctx context.Context, chunk Chunk) (Result, error) {
 
 	body := buildRequestBody(chunk)
 	traceID := resolveTraceID(chunk)
-	log := c.cfg.Logger.With().Str("batch_id", chunk.BatchID).Int("chunk_id", chunk.ChunkID).Logger()
+	log := c.cfg.Logger.With().Str("batch_id", chunk.BatchID).Str("client_id", chunk.ClientID).Int("chunk_id", chunk.ChunkID).Logger()
 
 	var last attemptResult
 	for attempt := 1; ; attempt++ {
