@@ -198,7 +198,7 @@ func (h *handlers) errorsCSV(c echo.Context) error {
 		if err != nil {
 			// The status line is out already; cut the body short so the
 			// client sees an incomplete download rather than a short report.
-			h.log.Error().Err(err).Str("batch_id", b.ID.String()).Msg("api: error report failed midway")
+			h.log.Error().Err(err).Str("batch_id", b.ID.String()).Str("client_id", b.ClientID.String()).Msg("api: error report failed midway")
 			panic(http.ErrAbortHandler)
 		}
 
