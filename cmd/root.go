@@ -59,6 +59,8 @@ func Execute(assets Assets) int {
 		newStandInCommand(),
 		newDemoCommand(flags, assets),
 		newClientCommand(flags),
+		newWebhookCommand(flags),
+		newPurgeCommand(flags),
 	)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

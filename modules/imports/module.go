@@ -10,6 +10,7 @@ import (
 
 	"github.com/dataflow/dataflow/modules/clients"
 	"github.com/dataflow/dataflow/modules/imports/records"
+	"github.com/dataflow/dataflow/platform/httpserver"
 	"github.com/dataflow/dataflow/platform/kernel"
 	"github.com/dataflow/dataflow/platform/metrics"
 )
@@ -33,8 +34,8 @@ func New(auth echo.MiddlewareFunc, slots Slots, sender Sender) *Module {
 // Name returns "imports".
 func (*Module) Name() string { return "imports" }
 
-// Register adds migrations, routes and, when a sender is set, the worker and
-// the watchdog.
+// Register adds migrations, routes and, when a sender is set, the worker,
+// the watchdog and, with DataRetention:EnableCleanup, the retention job.
 func (m *Module) Register(k *kernel.Kernel) error {
 	k.AddMigrations(Migrations()...)
 
@@ -55,6 +56,8 @@ func (m *Module) Register(k *kernel.Kernel) error {
 		rateLimitPerMinute: k.Settings.RateLimit.RequestsPerMinute, scheduling: k.Settings.Scheduling,
 		counter: clients.NewCounter(k.DB, k.Now)}
 	metrics.SetBatchStatsSource(m.store.batchStats)
+	purge := &purgeHandler{purger: NewPurger(k.DB, k.Storage, k.Log, k.Now), log: k.Log}
+	adminKey := httpserver.KeyAuth(httpserver.KeyAuthConfig{Header: "X-Admin-Key", Key: k.Settings.Admin.ApiKey, Setting: "Admin:ApiKey", Log: k.Log})
 	k.AddRoutes(func(e *echo.Echo) {
 		// Middleware per route, not per group, because a group's catch-all
 		// would return 404 where a wrong method deserves 405.
@@ -65,6 +68,7 @@ func (m *Module) Register(k *kernel.Kernel) error {
 		e.POST("/imports/:batchId/retry", h.retryBatch, m.auth)
 		e.GET("/imports/:batchId/items", h.listItems, m.auth)
 		e.GET("/imports/:batchId/errors.csv", h.errorsCSV, m.auth)
+		e.POST("/admin/purge", purge.purge, adminKey)
 	})
 
 	if m.sender == nil || m.slots == nil {
@@ -96,6 +100,10 @@ func (m *Module) Register(k *kernel.Kernel) error {
 	k.AddJobs(m.worker, &Watchdog{
 		slots: m.slots, store: m.store, timeout: s.LockTimeoutDuration(), interval: s.WatchdogEvery(), log: k.Log,
 	})
+	if s.DataRetention.EnableCleanup {
+		k.AddJobs(NewRetention(RetentionConfig{DefaultDays: s.DataRetention.BatchRetentionDays, Interval: s.RetentionCheckEvery(),
+			MaxBatchesPerRun: s.DataRetention.MaxBatchesPerRun}, NewPurger(k.DB, k.Storage, k.Log, k.Now)))
+	}
 
 	return nil
 }
