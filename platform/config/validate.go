@@ -342,6 +342,15 @@ func (s *Settings) validateGeneral() []error {
 		}
 	}
 
+	if key := s.Admin.ApiKey; key != "" && (len(key) < 16 || strings.TrimSpace(key) != key) {
+		errs = append(errs, &SettingError{
+			Key:     "Admin:ApiKey",
+			Value:   "***",
+			Problem: "must be at least 16 characters without surrounding spaces, so that it cannot be guessed",
+			Fix:     setFix("Admin:ApiKey", "a long random value, for example from `openssl rand -base64 32`, or leave it empty to turn /admin off"),
+		})
+	}
+
 	if _, err := s.WebhookRetrySchedule(); err != nil {
 		errs = append(errs, &SettingError{
 			Key:     "Webhooks:RetrySchedule",

@@ -94,6 +94,7 @@ func TestSettingsValidate(t *testing.T) {
 		{"retention without days", RoleTool, func(s *Settings) { s.DataRetention.EnableCleanup, s.DataRetention.BatchRetentionDays = true, 0 }, "DataRetention:BatchRetentionDays", "0", "DataRetention:EnableCleanup to false"},
 		{"retention interval", RoleTool, func(s *Settings) { s.DataRetention.EnableCleanup, s.DataRetention.CheckIntervalHours = true, 0 }, "DataRetention:CheckIntervalHours", "0", "such as 6"},
 		{"webhook schedule", RoleTool, func(s *Settings) { s.Webhooks.RetrySchedule = "5s,soon" }, "Webhooks:RetrySchedule", "5s,soon", "comma-separated durations"},
+		{"short admin key", RoleTool, func(s *Settings) { s.Admin.ApiKey = "admin" }, "Admin:ApiKey", "***", "openssl rand"},
 		{"webhook timeout", RoleTool, func(s *Settings) { s.Webhooks.TimeoutSeconds = 0 }, "Webhooks:TimeoutSeconds", "0", "such as 15"},
 		{"client without name", RoleTool, func(s *Settings) { s.ClientSeed.Clients[1].Name = " " }, "ClientSeed:Clients:1:Name", " ", "ClientSeed__Clients__1__Name"},
 		{"client name too long", RoleTool, func(s *Settings) { s.ClientSeed.Clients[0].Name = longName }, "ClientSeed:Clients:0:Name", longName, "shorter display name"},
