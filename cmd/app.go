@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"gorm.io/gorm"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"gorm.io/gorm"
 
 	"github.com/dataflow/dataflow/modules/clients"
 	"github.com/dataflow/dataflow/modules/imports"

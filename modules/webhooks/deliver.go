@@ -26,8 +26,8 @@ import (
 
 // DelivererConfig tunes the delivery job.
 type DelivererConfig struct {
-	// Schedule lists the pauses before each retry; a delivery fails for
-	// good once it is used up.
+	// Schedule lists the pauses before each retry. A delivery fails for
+	// good once the list is used up.
 	Schedule []time.Duration
 	// Timeout bounds one request.
 	Timeout time.Duration
@@ -41,13 +41,14 @@ type DelivererConfig struct {
 	AllowInsecure bool
 	// Parallel bounds the requests in flight (default 8).
 	Parallel int
-	// PruneAfter deletes finished events older than this; 0 keeps them.
+	// PruneAfter is the age after which finished events are deleted. 0
+	// keeps them.
 	PruneAfter time.Duration
 	// UserAgent is sent with every request.
 	UserAgent string
 }
 
-// maxRetryAfter caps how far a Retry-After answer can push an attempt.
+// maxRetryAfter caps how far a Retry-After header can push an attempt.
 const maxRetryAfter = 24 * time.Hour
 
 // Deliverer is the job that sends due deliveries. Several workers can run
@@ -60,7 +61,7 @@ type Deliverer struct {
 	client *http.Client
 	log    zerolog.Logger
 	id     string
-	// jitter returns a factor around 1 for a delay; tests fix it.
+	// jitter returns a random factor near 1 for a delay. Tests fix it at 1.
 	jitter func() float64
 }
 
@@ -248,7 +249,7 @@ func (d *Deliverer) observe(j job, kind outcomeKind, a attempt, log zerolog.Logg
 }
 
 // send makes one attempt. It returns the attempt and the Retry-After of
-// the answer, if any.
+// the response, if any.
 func (d *Deliverer) send(ctx context.Context, j job) (attempt, time.Duration) {
 	start := time.Now()
 	a := attempt{At: d.store.utcNow()}
@@ -281,9 +282,9 @@ func (d *Deliverer) send(ctx context.Context, j job) (attempt, time.Duration) {
 	msg := ""
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		msg = fmt.Sprintf("the endpoint answered %d; redirects are not followed, so subscribe the final URL", resp.StatusCode)
+		msg = fmt.Sprintf("the endpoint responded with %d; redirects are not followed, so subscribe the final URL", resp.StatusCode)
 	case resp.StatusCode >= 400:
-		msg = fmt.Sprintf("the endpoint answered %d", resp.StatusCode)
+		msg = fmt.Sprintf("the endpoint responded with %d", resp.StatusCode)
 	}
 
 	return finish(msg, resp.StatusCode), retryAfter
@@ -333,7 +334,8 @@ func (d *Deliverer) request(ctx context.Context, j job, u *url.URL) (*http.Reque
 
 var traceIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
-// parseRetryAfter reads seconds or an HTTP date; 0 when absent or invalid.
+// parseRetryAfter reads seconds or an HTTP date. It returns 0 when the
+// header is missing or invalid.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
@@ -368,7 +370,7 @@ func describe(err error, timeout time.Duration) string {
 
 		return errTargetRefused.Error()
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Sprintf("timeout: no answer within %s (Webhooks:TimeoutSeconds)", timeout)
+		return fmt.Sprintf("timed out: no response within %s (Webhooks:TimeoutSeconds)", timeout)
 	}
 
 	var ue *url.Error
@@ -381,7 +383,7 @@ func describe(err error, timeout time.Duration) string {
 
 func isRefusal(msg string) bool { return strings.HasPrefix(msg, errTargetRefused.Error()) }
 
-func isTimeoutText(msg string) bool { return strings.HasPrefix(msg, "timeout:") }
+func isTimeoutText(msg string) bool { return strings.HasPrefix(msg, "timed out:") }
 
 func hostOf(raw string) string {
 	u, err := url.Parse(raw)

@@ -96,7 +96,7 @@ const (
 
 // record writes an attempt's result under the claim. For a failure it
 // also starts or continues the subscription's failing period, and
-// disables the subscription when the endpoint answered 410 or has failed
+// disables the subscription when the endpoint responded with 410 or has failed
 // for longer than disableAfter. It returns whether the subscription was
 // disabled now.
 func (s *Store) record(ctx context.Context, j job, lockedBy string, kind outcomeKind, a attempt, next time.Time, disableAfter time.Duration) (bool, error) {
@@ -146,7 +146,7 @@ func (s *Store) record(ctx context.Context, j job, lockedBy string, kind outcome
 		case outcomeGone:
 			disabled = true
 
-			return s.disable(tx, j.SubscriptionID, a.At, "the endpoint answered 410 Gone")
+			return s.disable(tx, j.SubscriptionID, a.At, "the endpoint responded with 410 Gone")
 		}
 
 		if err := tx.Exec(s.db.Render("UPDATE {WebhookSubscriptions} SET {FailingSince} = COALESCE({FailingSince}, ?) WHERE {Id} = ?"),

@@ -236,8 +236,8 @@ func TestDeliveryTimeoutAndRedirect(t *testing.T) {
 		require.Equal(t, DeliveryPending, d.Status)
 		errs[*d.LastError] = true
 	}
-	require.Contains(t, errs, "timeout: no answer within 300ms (Webhooks:TimeoutSeconds)")
-	require.Contains(t, errs, "the endpoint answered 302; redirects are not followed, so subscribe the final URL")
+	require.Contains(t, errs, "timed out: no response within 300ms (Webhooks:TimeoutSeconds)")
+	require.Contains(t, errs, "the endpoint responded with 302; redirects are not followed, so subscribe the final URL")
 	require.Len(t, redirect.all(), 1)
 }
 

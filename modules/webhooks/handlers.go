@@ -32,7 +32,7 @@ type handlers struct {
 }
 
 // subscriptionResponse is a subscription as the API shows it. The secret
-// appears only in the answer to its creation.
+// appears only in the response to its creation.
 type subscriptionResponse struct {
 	ID             string     `json:"id"`
 	URL            string     `json:"url"`
@@ -62,7 +62,7 @@ type createRequest struct {
 	Events []string `json:"events"`
 }
 
-// create adds a subscription and answers with its secret, shown once.
+// create adds a subscription and returns it with its secret, shown once.
 func (h *handlers) create(c echo.Context) error {
 	clientID, err := clientOf(c)
 	if err != nil {

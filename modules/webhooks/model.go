@@ -21,7 +21,7 @@ var EventTypes = []string{EventCompleted, EventCompletedWithErrors, EventFailed,
 const (
 	// DeliveryPending waits for its next attempt.
 	DeliveryPending = "Pending"
-	// DeliveryDelivered got a 2xx answer.
+	// DeliveryDelivered got a 2xx response.
 	DeliveryDelivered = "Delivered"
 	// DeliveryFailed used up its attempts or got 410.
 	DeliveryFailed = "Failed"

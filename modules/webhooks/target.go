@@ -18,11 +18,9 @@ const maxURLLength = 512
 // errTargetRefused wraps every refusal of a target address.
 var errTargetRefused = errors.New("webhook target refused")
 
-// blockedPrefixes are ranges a webhook may not reach unless insecure
-// targets are allowed, on top of what netip's Is* methods cover: shared
-// address space (carrier-grade NAT), IETF protocol assignments,
-// benchmarking, documentation, reserved, and NAT64 (which can embed any of
-// the others).
+// blockedPrefixes are reserved ranges that netip's Is* methods do not
+// cover. They include carrier-grade NAT, benchmarking, documentation and
+// NAT64, which can embed any other address.
 var blockedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("100.64.0.0/10"),
@@ -112,11 +110,10 @@ func ValidateURL(raw string, allowInsecure bool) (*url.URL, error) {
 	return u, nil
 }
 
-// newHTTPClient returns the client that sends webhooks: no proxy from the
-// environment, no redirects, the given timeout, and, unless insecure
-// targets are allowed, a dialer that refuses blocked addresses after name
-// resolution, so a name that resolves to a private address is refused at
-// send time too.
+// newHTTPClient returns the client that sends webhooks. It ignores proxy
+// settings, follows no redirects and applies the timeout. Unless insecure
+// targets are allowed, its dialer checks each address after name
+// resolution, so a name that resolves to a private address is rejected too.
 func newHTTPClient(timeout time.Duration, allowInsecure bool) *http.Client {
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	if !allowInsecure {
