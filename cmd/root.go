@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/dataflow/dataflow/platform/buildinfo"
 	"github.com/dataflow/dataflow/platform/config"
 	"github.com/dataflow/dataflow/platform/logging"
 )
@@ -135,20 +135,5 @@ func runE(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command,
 	}
 }
 
-// version returns the module version and VCS revision the binary was built
-// from, as far as the Go toolchain recorded them.
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-
-	v := info.Main.Version
-	for _, setting := range info.Settings {
-		if setting.Key == "vcs.revision" && len(setting.Value) >= 12 {
-			v += " (" + setting.Value[:12] + ")"
-		}
-	}
-
-	return v
-}
+// version returns what the binary was built from (see buildinfo.Version).
+func version() string { return buildinfo.Version() }

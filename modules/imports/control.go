@@ -1,7 +1,6 @@
 package imports
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -115,34 +114,12 @@ var batchStatuses = map[string]string{
 	"completedwitherrors": StatusCompletedWithErrors, "failed": StatusFailed, "cancelled": StatusCancelled,
 }
 
-func encodeBatchCursor(c batchCursor) string {
-	raw := "b:" + strconv.FormatInt(c.CreatedAt.UnixNano(), 10) + ":" + c.ID.String()
-
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
-}
+func encodeBatchCursor(c batchCursor) string { return database.Cursor(c).Encode("b") }
 
 func decodeBatchCursor(cursor string) (batchCursor, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return batchCursor{}, false
-	}
+	c, ok := database.DecodeCursor("b", cursor)
 
-	parts := strings.Split(string(raw), ":")
-	if len(parts) != 3 || parts[0] != "b" {
-		return batchCursor{}, false
-	}
-
-	nanos, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil {
-		return batchCursor{}, false
-	}
-
-	id, err := database.ParseUUID(parts[2])
-	if err != nil {
-		return batchCursor{}, false
-	}
-
-	return batchCursor{CreatedAt: time.Unix(0, nanos).UTC(), ID: id}, true
+	return batchCursor(c), ok
 }
 
 // cancelBatch cancels a Pending or Scheduled batch at once (200), or

@@ -1,7 +1,6 @@
 package webhooks
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -347,34 +346,12 @@ func splitEvents(s string) []string {
 	return out
 }
 
-func encodeCursor(c DeliveryCursor) string {
-	raw := "d:" + strconv.FormatInt(c.CreatedAt.UnixNano(), 10) + ":" + c.ID.String()
-
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
-}
+func encodeCursor(c DeliveryCursor) string { return database.Cursor(c).Encode("d") }
 
 func decodeCursor(cursor string) (DeliveryCursor, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return DeliveryCursor{}, false
-	}
+	c, ok := database.DecodeCursor("d", cursor)
 
-	parts := strings.Split(string(raw), ":")
-	if len(parts) != 3 || parts[0] != "d" {
-		return DeliveryCursor{}, false
-	}
-
-	nanos, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil {
-		return DeliveryCursor{}, false
-	}
-
-	id, err := database.ParseUUID(parts[2])
-	if err != nil {
-		return DeliveryCursor{}, false
-	}
-
-	return DeliveryCursor{CreatedAt: time.Unix(0, nanos).UTC(), ID: id}, true
+	return DeliveryCursor(c), ok
 }
 
 func utcPtr(t *time.Time) *time.Time {

@@ -12,12 +12,13 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/dataflow/dataflow/platform/buildinfo"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -77,7 +78,7 @@ func Setup(ctx context.Context, serviceName string, log zerolog.Logger) (func(co
 
 	res, err := resource.New(ctx,
 		resource.WithTelemetrySDK(),
-		resource.WithAttributes(semconv.ServiceName(serviceName), semconv.ServiceVersion(buildVersion())),
+		resource.WithAttributes(semconv.ServiceName(serviceName), semconv.ServiceVersion(buildinfo.Version())),
 		// Added last, so that OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win.
 		resource.WithFromEnv(),
 	)
@@ -177,24 +178,6 @@ func warnUnsupportedProtocol(log zerolog.Logger) {
 			Msg("tracing: OTLP over gRPC is not supported, sending " + protocolHTTPDefault + " instead; set " + name +
 				"=" + protocolHTTPDefault + " and point the endpoint at the collector's OTLP/HTTP port (usually 4318)")
 	}
-}
-
-// buildVersion returns the module version and VCS revision of the binary,
-// the same text `dataflow --version` prints.
-func buildVersion() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-
-	v := info.Main.Version
-	for _, setting := range info.Settings {
-		if setting.Key == "vcs.revision" && len(setting.Value) >= 12 {
-			v += " (" + setting.Value[:12] + ")"
-		}
-	}
-
-	return v
 }
 
 // errorLogger logs the errors the OpenTelemetry SDK reports, such as failed
