@@ -28,7 +28,7 @@ type fixture struct {
 	clientID database.UUID
 }
 
-func newFixture(t *testing.T, eng dbtest.Engine) *fixture {
+func newFixture(t testing.TB, eng dbtest.Engine) *fixture {
 	t.Helper()
 
 	db := eng.Open(t)
@@ -50,7 +50,7 @@ func newFixture(t *testing.T, eng dbtest.Engine) *fixture {
 
 // subscribe adds a subscription to url, inserted directly so tests can use
 // targets the API would refuse.
-func (f *fixture) subscribe(t *testing.T, url string, events ...string) Subscription {
+func (f *fixture) subscribe(t testing.TB, url string, events ...string) Subscription {
 	t.Helper()
 
 	sub, err := f.store.CreateSubscription(context.Background(), f.clientID, url, events)
@@ -60,7 +60,7 @@ func (f *fixture) subscribe(t *testing.T, url string, events ...string) Subscrip
 }
 
 // finish enqueues the event of a batch that ended with status.
-func (f *fixture) finish(t *testing.T, status string) imports.BatchFinished {
+func (f *fixture) finish(t testing.TB, status string) imports.BatchFinished {
 	t.Helper()
 
 	started := f.clock.Now().Add(-90 * time.Second)
@@ -125,7 +125,7 @@ type receiver struct {
 	requests int
 }
 
-func newReceiver(t *testing.T, answer func(n int, w http.ResponseWriter)) *receiver {
+func newReceiver(t testing.TB, answer func(n int, w http.ResponseWriter)) *receiver {
 	t.Helper()
 
 	r := &receiver{answer: answer}
