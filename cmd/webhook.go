@@ -66,7 +66,8 @@ func newWebhookAddCommand(opts *clientOptions) *cobra.Command {
 			}
 			defer a.close()
 
-			if _, err := webhooks.ValidateURL(url, a.kernel.Settings.Webhooks.AllowInsecureTargets); err != nil {
+			canonical, err := webhooks.ValidateURL(url, a.kernel.Settings.Webhooks.AllowInsecureTargets)
+			if err != nil {
 				return fmt.Errorf("invalid --url: %w", err)
 			}
 
@@ -78,7 +79,11 @@ func newWebhookAddCommand(opts *clientOptions) *cobra.Command {
 				}
 			}
 
-			sub, err := store.CreateSubscription(cmd.Context(), clientID, url, events)
+			sub, err := store.CreateSubscription(cmd.Context(), clientID, canonical, events, webhooks.MaxSubscriptionsPerClient)
+			if errors.Is(err, webhooks.ErrTooManySubscriptions) {
+				return fmt.Errorf("client %s already has %d webhook subscriptions, the limit: remove one first with "+
+					"`dataflow webhook remove --client %s --id <id>` (see `dataflow webhook list`)", identifier, webhooks.MaxSubscriptionsPerClient, identifier)
+			}
 			if errors.Is(err, webhooks.ErrDuplicateURL) {
 				return fmt.Errorf("client %s already has a subscription for this URL: remove it first with "+
 					"`dataflow webhook remove --client %s --id <id>` (see `dataflow webhook list`)", identifier, identifier)

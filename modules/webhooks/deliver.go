@@ -51,10 +51,14 @@ type DelivererConfig struct {
 // maxRetryAfter caps how far a Retry-After header can push an attempt.
 const maxRetryAfter = 24 * time.Hour
 
+// perSubscription bounds the requests in flight to one subscription, so
+// a slow endpoint cannot take every slot from the other clients.
+const perSubscription = 2
+
 // Deliverer is the job that sends due deliveries. Several workers can run
-// it: each delivery is claimed before it is sent. A worker that dies while
-// sending leaves a claim that expires, and the delivery is sent again with
-// the same webhook-id, so receivers can drop the repeat.
+// it, because each delivery is claimed before it is sent. A worker that
+// dies while sending leaves a claim that expires, and the delivery is sent
+// again with the same webhook-id, so receivers can drop the repeat.
 type Deliverer struct {
 	store  *Store
 	cfg    DelivererConfig
@@ -63,6 +67,14 @@ type Deliverer struct {
 	id     string
 	// jitter returns a random factor near 1 for a delay. Tests fix it at 1.
 	jitter func() float64
+
+	mu       sync.Mutex
+	running  int
+	inFlight map[database.UUID]int // requests in flight per subscription
+	wg       sync.WaitGroup
+	// done receives a signal whenever a send ends, so the next due
+	// delivery starts without waiting for the poll interval.
+	done chan struct{}
 }
 
 // NewDeliverer returns the delivery job.
@@ -73,20 +85,25 @@ func NewDeliverer(store *Store, cfg DelivererConfig, log zerolog.Logger) *Delive
 
 	return &Deliverer{
 		store: store, cfg: cfg, client: newHTTPClient(cfg.Timeout, cfg.AllowInsecure), log: log,
-		id:     "webhooks-" + randomHex(8),
-		jitter: func() float64 { return 0.8 + 0.4*mrand.Float64() },
+		id:       "webhooks-" + randomHex(8),
+		jitter:   func() float64 { return 0.8 + 0.4*mrand.Float64() },
+		inFlight: map[database.UUID]int{},
+		done:     make(chan struct{}, 1),
 	}
 }
 
 // Name returns "webhook-deliverer".
 func (*Deliverer) Name() string { return "webhook-deliverer" }
 
-// Run sends due deliveries until ctx ends.
+// Run sends due deliveries until ctx ends, then waits for the requests in
+// flight.
 func (d *Deliverer) Run(ctx context.Context) error {
+	defer d.wg.Wait()
+
 	lastPrune := time.Time{}
 	for {
-		if _, err := d.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			d.log.Warn().Err(err).Msg("webhooks: delivery pass failed; retrying at the next poll")
+		if _, err := d.dispatch(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn().Err(err).Msg("webhooks: looking for due deliveries failed; retrying at the next poll")
 		}
 
 		if d.cfg.PruneAfter > 0 && time.Since(lastPrune) > time.Hour {
@@ -102,51 +119,121 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(d.cfg.PollInterval):
+		case <-d.done:
 		}
 	}
 }
 
-// RunOnce sends every delivery that is due now and returns how many it
-// attempted.
+// RunOnce sends every delivery that is due now, waits for the sends to
+// end and returns how many it started.
 func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
-	const page = 50
 	total := 0
-	for ctx.Err() == nil {
-		ids, err := d.store.due(ctx, page)
+	for {
+		n, err := d.dispatch(ctx)
+		total += n
 		if err != nil {
+			d.wg.Wait()
+
 			return total, err
 		}
 
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, d.cfg.Parallel)
-		attempted := 0
-		for _, id := range ids {
-			ok, err := d.store.claim(ctx, id, d.id, d.store.now().Add(d.claimFor()))
-			if err != nil {
-				return total, err
-			}
-			if !ok {
-				continue
-			}
-
-			attempted++
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				d.deliver(ctx, id)
-			}()
+		if n == 0 && d.idle() {
+			return total, nil
 		}
 
-		wg.Wait()
-		total += attempted
-		if len(ids) < page {
+		select {
+		case <-d.done:
+		case <-ctx.Done():
+			d.wg.Wait()
+
 			return total, nil
 		}
 	}
+}
 
-	return total, nil
+// dispatch claims due deliveries while slots are free and sends each in
+// its own goroutine. It returns how many it started.
+func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
+	rows, err := d.store.due(ctx, 4*d.cfg.Parallel, perSubscription)
+	if err != nil {
+		return 0, err
+	}
+
+	started := 0
+	for _, r := range rows {
+		if !d.reserve(r.SubscriptionID) {
+			if d.full() {
+				break
+			}
+
+			continue
+		}
+
+		ok, err := d.store.claim(ctx, r.ID, d.id, d.store.now().Add(d.claimFor()))
+		if err != nil || !ok {
+			d.release(r.SubscriptionID)
+			if err != nil {
+				return started, err
+			}
+
+			continue
+		}
+
+		started++
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			defer d.release(r.SubscriptionID)
+			d.deliver(ctx, r.ID)
+		}()
+	}
+
+	return started, nil
+}
+
+// reserve takes a slot for a send to the subscription, if one is free.
+func (d *Deliverer) reserve(sub database.UUID) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	if d.running >= d.cfg.Parallel || d.inFlight[sub] >= perSubscription {
+		return false
+	}
+
+	d.running++
+	d.inFlight[sub]++
+
+	return true
+}
+
+// release gives a slot back and wakes the loop.
+func (d *Deliverer) release(sub database.UUID) {
+	d.mu.Lock()
+	d.running--
+	d.inFlight[sub]--
+	if d.inFlight[sub] == 0 {
+		delete(d.inFlight, sub)
+	}
+	d.mu.Unlock()
+
+	select {
+	case d.done <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Deliverer) full() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	return d.running >= d.cfg.Parallel
+}
+
+func (d *Deliverer) idle() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	return d.running == 0
 }
 
 // claimFor is how long a claim lasts: past the request's timeout, with a
@@ -164,10 +251,11 @@ func (d *Deliverer) deliver(ctx context.Context, uid database.UUID) {
 	}
 
 	log = log.With().Str("subscription_id", j.SubscriptionID.String()).Str("batch_id", j.Event.BatchID.String()).
-		Str("client_id", j.ClientIdentifier).Str("event", j.Event.Type).Int("attempt", j.Attempts+1).Logger()
+		Str("client_id", j.Event.ClientID.String()).Str("client_identifier", j.ClientIdentifier).
+		Str("event", j.Event.Type).Int("attempt", j.Attempts+1).Logger()
 
 	if j.Subscription.ID != j.SubscriptionID || !j.Subscription.IsActive {
-		_, err := d.store.record(ctx, j, d.id, outcomeDropped, attempt{Err: "the subscription was disabled or deleted"}, time.Time{}, d.cfg.DisableAfter)
+		_, _, err := d.store.record(ctx, j, d.id, outcomeDropped, attempt{Err: "the subscription was disabled or deleted"}, time.Time{}, d.cfg.DisableAfter)
 		if err != nil {
 			log.Warn().Err(err).Msg("webhooks: cannot drop a delivery of a disabled subscription")
 		}
@@ -181,7 +269,7 @@ func (d *Deliverer) deliver(ctx context.Context, uid database.UUID) {
 	}
 
 	kind, next := d.classify(j, a, retryAfter)
-	disabled, err := d.store.record(context.WithoutCancel(ctx), j, d.id, kind, a, next, d.cfg.DisableAfter)
+	disabled, reason, err := d.store.record(context.WithoutCancel(ctx), j, d.id, kind, a, next, d.cfg.DisableAfter)
 	if err != nil {
 		log.Error().Err(err).Msg("webhooks: cannot record a delivery attempt; it is sent again when its claim expires")
 		return
@@ -189,7 +277,7 @@ func (d *Deliverer) deliver(ctx context.Context, uid database.UUID) {
 
 	d.observe(j, kind, a, log, next)
 	if disabled {
-		log.Warn().Str("host", hostOf(j.Subscription.URL)).Msg("webhooks: subscription disabled after failed deliveries")
+		log.Warn().Str("host", hostOf(j.Subscription.URL)).Str("reason", reason).Msg("webhooks: subscription disabled; its waiting deliveries are cancelled")
 	}
 }
 
@@ -217,14 +305,14 @@ func (d *Deliverer) classify(j job, a attempt, retryAfter time.Duration) (outcom
 
 func (d *Deliverer) observe(j job, kind outcomeKind, a attempt, log zerolog.Logger, next time.Time) {
 	result := map[outcomeKind]string{outcomeDelivered: "delivered", outcomeRetry: "retry", outcomeExhausted: "failed", outcomeGone: "gone"}[kind]
-	if a.StatusCode == 0 && isRefusal(a.Err) {
+	if kind == outcomeRetry && a.StatusCode == 0 && isRefusal(a.Err) {
 		result = "refused"
 	}
 	metrics.WebhookDeliveries.WithLabelValues(j.Event.Type, result, j.ClientIdentifier).Inc()
 	metrics.WebhookDuration.Observe(a.Duration.Seconds())
 
 	if kind == outcomeDelivered {
-		log.Info().Int("status", a.StatusCode).Dur("duration", a.Duration).Msg("webhooks: delivered")
+		log.Info().Int("status", a.StatusCode).Int64("duration_ms", a.Duration.Milliseconds()).Msg("webhooks: delivered")
 		return
 	}
 
@@ -240,7 +328,7 @@ func (d *Deliverer) observe(j job, kind outcomeKind, a attempt, log zerolog.Logg
 	}
 	metrics.WebhookFailures.WithLabelValues(reason, j.ClientIdentifier).Inc()
 
-	ev := log.Warn().Str("reason", reason).Str("error", a.Err).Dur("duration", a.Duration)
+	ev := log.Warn().Str("reason", reason).Str("error", a.Err).Int64("duration_ms", a.Duration.Milliseconds())
 	if kind == outcomeRetry {
 		ev.Time("next_attempt_at", next).Msg("webhooks: delivery failed; retrying later")
 		return

@@ -19,20 +19,31 @@ type job struct {
 	ClientIdentifier string
 }
 
+// dueRow is a delivery whose next attempt has come.
+type dueRow struct {
+	ID             database.UUID `gorm:"column:Id"`
+	SubscriptionID database.UUID `gorm:"column:SubscriptionId"`
+}
+
 // due returns deliveries whose next attempt has come and that no worker
-// holds, oldest first.
-func (s *Store) due(ctx context.Context, limit int) ([]database.UUID, error) {
+// holds, oldest first: at most perSubscription of each subscription, so a
+// backlog of one endpoint cannot hide the others.
+func (s *Store) due(ctx context.Context, limit, perSubscription int) ([]dueRow, error) {
 	now := s.utcNow()
 
-	var ids []database.UUID
-	err := s.db.WithContext(ctx).Model(&Delivery{}).
-		Where(s.db.Render("{Status} = ? AND {NextAttemptAt} <= ? AND ({LockedUntil} IS NULL OR {LockedUntil} < ?)"), DeliveryPending, now, now).
-		Order(s.db.Render("{NextAttemptAt}, {Id}")).Limit(limit).Pluck("Id", &ids).Error
+	ready := s.db.WithContext(ctx).Model(&Delivery{}).
+		Select(s.db.Render("{Id}, {SubscriptionId}, {NextAttemptAt}, ROW_NUMBER() OVER (PARTITION BY {SubscriptionId} ORDER BY {NextAttemptAt}, {Id}) AS {Rank}")).
+		Where(s.db.Render("{Status} = ? AND {NextAttemptAt} <= ? AND ({LockedUntil} IS NULL OR {LockedUntil} < ?)"), DeliveryPending, now, now)
+
+	var rows []dueRow
+	err := s.db.WithContext(ctx).Table("(?) AS ranked", ready).
+		Select(s.db.Render("{Id}, {SubscriptionId}")).Where(s.db.Render("{Rank} <= ?"), perSubscription).
+		Order(s.db.Render("{NextAttemptAt}, {Id}")).Limit(limit).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("looking for due webhook deliveries: %w", err)
 	}
 
-	return ids, nil
+	return rows, nil
 }
 
 // claim locks a due delivery for lockedBy until until. It returns false
@@ -99,8 +110,8 @@ const (
 // disables the subscription when the endpoint responded with 410 or has failed
 // for longer than disableAfter. It returns whether the subscription was
 // disabled now.
-func (s *Store) record(ctx context.Context, j job, lockedBy string, kind outcomeKind, a attempt, next time.Time, disableAfter time.Duration) (bool, error) {
-	disabled := false
+func (s *Store) record(ctx context.Context, j job, lockedBy string, kind outcomeKind, a attempt, next time.Time, disableAfter time.Duration) (bool, string, error) {
+	disabled, reason := false, ""
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		set := "{Attempts} = {Attempts} + 1, {LastAttemptAt} = ?, {LastStatusCode} = ?, {LastError} = ?, {LastDurationMs} = ?, " +
 			"{LockedBy} = NULL, {LockedUntil} = NULL, {Status} = ?, {NextAttemptAt} = ?, {DeliveredAt} = ?"
@@ -144,9 +155,9 @@ func (s *Store) record(ctx context.Context, j job, lockedBy string, kind outcome
 		case outcomeDelivered:
 			return tx.Exec(s.db.Render("UPDATE {WebhookSubscriptions} SET {FailingSince} = NULL WHERE {Id} = ?"), j.SubscriptionID).Error
 		case outcomeGone:
-			disabled = true
+			disabled, reason = true, "the endpoint responded with 410 Gone"
 
-			return s.disable(tx, j.SubscriptionID, a.At, "the endpoint responded with 410 Gone")
+			return s.disable(tx, j.SubscriptionID, a.At, reason)
 		}
 
 		if err := tx.Exec(s.db.Render("UPDATE {WebhookSubscriptions} SET {FailingSince} = COALESCE({FailingSince}, ?) WHERE {Id} = ?"),
@@ -161,15 +172,15 @@ func (s *Store) record(ctx context.Context, j job, lockedBy string, kind outcome
 		}
 		if since != nil && !a.At.Before(since.Add(disableAfter)) {
 			disabled = true
+			reason = fmt.Sprintf("every delivery failed for %s (Webhooks:DisableAfterDays)", formatSpan(a.At.Sub(*since)))
 
-			return s.disable(tx, j.SubscriptionID, a.At,
-				fmt.Sprintf("every delivery failed for %s (Webhooks:DisableAfterDays)", formatDays(a.At.Sub(*since))))
+			return s.disable(tx, j.SubscriptionID, a.At, reason)
 		}
 
 		return nil
 	})
 
-	return disabled, err
+	return disabled, reason, err
 }
 
 // disable turns a subscription off and cancels its waiting deliveries.
@@ -227,6 +238,15 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-func formatDays(d time.Duration) string {
-	return fmt.Sprintf("%.1f days", d.Hours()/24)
+// formatSpan writes a failing period in days, or in hours or minutes when
+// it is shorter than a day.
+func formatSpan(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour:
+		return fmt.Sprintf("%.1f days", d.Hours()/24)
+	case d >= time.Hour:
+		return fmt.Sprintf("%.1f hours", d.Hours())
+	default:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	}
 }

@@ -39,6 +39,7 @@ func TestEnqueue(t *testing.T) {
 			require.Equal(t, "batch.completed_with_errors", body["type"])
 			data := body["data"].(map[string]any)
 			require.Equal(t, e.BatchID.String(), data["batchId"])
+			require.Equal(t, "acme", data["clientIdentifier"])
 			require.InDelta(t, 8, data["importedRecords"], 0)
 			require.InDelta(t, 90, data["durationSeconds"], 0.001)
 			require.Equal(t, "2 of 10 records failed; GET /imports/"+e.BatchID.String()+"/items?status=Error lists them", data["errorSummary"])
@@ -327,4 +328,79 @@ func TestDeliveryAfterAbandonedClaim(t *testing.T) {
 	require.Equal(t, 1, n)
 	require.Equal(t, DeliveryDelivered, f.deliveries(t)[0].Status)
 	require.Equal(t, ds[0].EventID.String(), rcv.all()[0].Header.Get("webhook-id"))
+}
+
+// TestDeliverySlowEndpointDoesNotBlockOthers keeps one endpoint from
+// answering while it has a backlog: another subscription still gets its
+// event, and the slow one never has more than two requests in flight.
+func TestDeliverySlowEndpointDoesNotBlockOthers(t *testing.T) {
+	f := newFixture(t, dbtest.Engines()[0])
+	release := make(chan struct{})
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	slow := newReceiver(t, func(_ int, w http.ResponseWriter) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	})
+	f.subscribe(t, slow.URL, EventCompleted)
+	for range 12 {
+		f.finish(t, "Completed")
+	}
+	fast := newReceiver(t, nil)
+	f.subscribe(t, fast.URL, EventFailed)
+	f.finish(t, "Failed")
+
+	d := f.deliverer(DelivererConfig{AllowInsecure: true})
+	result := make(chan error, 1)
+	go func() {
+		_, err := d.RunOnce(context.Background())
+		result <- err
+	}()
+
+	require.Eventually(t, func() bool { return len(fast.all()) == 1 }, 10*time.Second, 10*time.Millisecond,
+		"the fast endpoint is served while the slow one holds its requests")
+	close(release)
+	require.NoError(t, <-result)
+	require.Len(t, slow.all(), 12)
+	require.LessOrEqual(t, most, perSubscription)
+}
+
+func TestSubscriptionLimitUnderConcurrency(t *testing.T) {
+	for _, eng := range dbtest.Engines() {
+		t.Run(eng.Name, func(t *testing.T) {
+			f := newFixture(t, eng)
+			var wg sync.WaitGroup
+			errs := make(chan error, 20)
+			for i := range 20 {
+				wg.Go(func() {
+					_, err := f.store.CreateSubscription(context.Background(), f.clientID,
+						"https://crm.example.com/hook/"+strconv.Itoa(i), nil, 10)
+					errs <- err
+				})
+			}
+			wg.Wait()
+			close(errs)
+
+			created, refused := 0, 0
+			for err := range errs {
+				switch {
+				case err == nil:
+					created++
+				case errors.Is(err, ErrTooManySubscriptions):
+					refused++
+				default:
+					t.Fatalf("unexpected error: %v", err)
+				}
+			}
+			require.Equal(t, 10, created)
+			require.Equal(t, 10, refused)
+		})
+	}
 }

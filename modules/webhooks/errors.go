@@ -12,8 +12,8 @@ var (
 		"The request body must be a JSON object such as {\"url\": \"https://crm.example.com/hooks\", \"events\": [\"batch.completed\"]}; see \"problem\".",
 		"O corpo da requisição deve ser um objeto JSON como {\"url\": \"https://crm.example.com/hooks\", \"events\": [\"batch.completed\"]}; veja \"problem\".")
 	errInvalidURL = httpserver.NewError(http.StatusBadRequest, "invalid_webhook_url",
-		"The field \"url\" cannot receive webhooks; see \"problem\" for the reason and the fix.",
-		"O campo \"url\" não pode receber webhooks; veja \"problem\" para o motivo e a correção.")
+		"The field \"url\" cannot receive webhooks:",
+		"O campo \"url\" não pode receber webhooks:")
 	errInvalidEvent = httpserver.NewError(http.StatusBadRequest, "invalid_event_type",
 		"The field \"events\" names an unknown event type; see \"event\". Use some of those in \"allowed\", or leave \"events\" out to receive all of them.",
 		"O campo \"events\" indica um tipo de evento desconhecido; veja \"event\". Use alguns dos tipos em \"allowed\" ou omita \"events\" para receber todos.")
@@ -39,6 +39,6 @@ var (
 		"The query parameter \"cursor\" is not one this API returned. Pass the \"nextCursor\" of the previous page unchanged, or leave it out to start from the newest delivery.",
 		"O parâmetro \"cursor\" não foi gerado por esta API. Envie o \"nextCursor\" da página anterior sem alterações ou omita-o para começar da entrega mais recente.")
 	errInvalidStatus = httpserver.NewError(http.StatusBadRequest, "invalid_status",
-		"The query parameter \"status\" must be Pending, Delivered, Failed or Cancelled; see \"status\".",
-		"O parâmetro \"status\" deve ser Pending, Delivered, Failed ou Cancelled; veja \"status\".")
+		"The query parameter \"status\" must be Pending, Delivered, Failed or Cancelled, or several of them separated by commas; see \"status\".",
+		"O parâmetro \"status\" deve ser Pending, Delivered, Failed ou Cancelled, ou vários deles separados por vírgula; veja \"status\".")
 )

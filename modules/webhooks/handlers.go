@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -19,7 +20,10 @@ import (
 
 // Limits of the webhook API.
 const (
-	maxSubscriptionsPerClient = 10
+	// MaxSubscriptionsPerClient bounds a client's subscriptions, and so the
+	// requests one batch event causes.
+	MaxSubscriptionsPerClient = 10
+	maxSubscriptionsPerClient = MaxSubscriptionsPerClient
 	maxBodyBytes              = 16 << 10
 	defaultDeliveriesLimit    = 50
 	maxDeliveriesLimit        = 200
@@ -68,15 +72,27 @@ func (h *handlers) create(c echo.Context) error {
 		return err
 	}
 
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, maxBodyBytes+1))
+	if err != nil {
+		return errInvalidBody.With("problem", err.Error())
+	}
+	if len(body) > maxBodyBytes {
+		return httpserver.ErrBodyTooLarge.With("maxBytes", maxBodyBytes)
+	}
+
 	var req createRequest
-	dec := json.NewDecoder(io.LimitReader(c.Request().Body, maxBodyBytes))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		return errInvalidBody.With("problem", err.Error())
 	}
+	if dec.More() {
+		return errInvalidBody.With("problem", "the body has more data after the JSON object")
+	}
 
-	if _, err := ValidateURL(req.URL, h.allowInsecure); err != nil {
-		return errInvalidURL.With("problem", err.Error())
+	canonical, err := ValidateURL(req.URL, h.allowInsecure)
+	if err != nil {
+		return invalidURL(err)
 	}
 
 	events, bad := normalizeEvents(req.Events)
@@ -84,20 +100,13 @@ func (h *handlers) create(c echo.Context) error {
 		return errInvalidEvent.With("event", bad).With("allowed", EventTypes)
 	}
 
-	ctx := c.Request().Context()
-	existing, err := h.store.Subscriptions(ctx, clientID)
-	if err != nil {
-		return httpserver.ErrUnavailable.WithCause(err)
-	}
-	if len(existing) >= maxSubscriptionsPerClient {
-		return errTooManySubscriptions.With("maxSubscriptions", maxSubscriptionsPerClient)
-	}
-
-	sub, err := h.store.CreateSubscription(ctx, clientID, req.URL, events)
-	if errors.Is(err, ErrDuplicateURL) {
+	sub, err := h.store.CreateSubscription(c.Request().Context(), clientID, canonical, events, maxSubscriptionsPerClient)
+	switch {
+	case errors.Is(err, ErrDuplicateURL):
 		return errDuplicateURL
-	}
-	if err != nil {
+	case errors.Is(err, ErrTooManySubscriptions):
+		return errTooManySubscriptions.With("maxSubscriptions", maxSubscriptionsPerClient)
+	case err != nil:
 		return httpserver.ErrUnavailable.WithCause(err)
 	}
 
@@ -198,13 +207,19 @@ func (h *handlers) deliveries(c echo.Context) error {
 		return err
 	}
 
-	status := ""
-	if raw := c.QueryParam("status"); raw != "" {
-		s, ok := deliveryStatuses[strings.ToLower(strings.TrimSpace(raw))]
-		if !ok {
-			return errInvalidStatus.With("status", raw)
+	var statuses []string
+	for _, raw := range c.QueryParams()["status"] {
+		for part := range strings.SplitSeq(raw, ",") {
+			if part = strings.TrimSpace(part); part == "" {
+				continue
+			}
+
+			status, ok := deliveryStatuses[strings.ToLower(part)]
+			if !ok {
+				return errInvalidStatus.With("status", part)
+			}
+			statuses = append(statuses, status)
 		}
-		status = s
 	}
 
 	limit := defaultDeliveriesLimit
@@ -225,7 +240,7 @@ func (h *handlers) deliveries(c echo.Context) error {
 		before = &cur
 	}
 
-	rows, err := h.store.Deliveries(c.Request().Context(), sub.ID, status, limit+1, before)
+	rows, err := h.store.Deliveries(c.Request().Context(), sub.ID, statuses, limit+1, before)
 	if err != nil {
 		return httpserver.ErrUnavailable.WithCause(err)
 	}
@@ -362,4 +377,16 @@ func utcPtr(t *time.Time) *time.Time {
 	u := t.UTC()
 
 	return &u
+}
+
+// invalidURL turns a URL problem into the API error, with the reason in
+// the language of the response.
+func invalidURL(err error) *httpserver.APIError {
+	var p *URLProblem
+	if !errors.As(err, &p) {
+		p = &URLProblem{EN: err.Error(), PT: err.Error()}
+	}
+
+	return httpserver.NewError(http.StatusBadRequest, errInvalidURL.Code,
+		errInvalidURL.MessageEN+" "+p.EN+".", errInvalidURL.MessagePT+" "+p.PT+".")
 }

@@ -53,7 +53,7 @@ func newFixture(t testing.TB, eng dbtest.Engine) *fixture {
 func (f *fixture) subscribe(t testing.TB, url string, events ...string) Subscription {
 	t.Helper()
 
-	sub, err := f.store.CreateSubscription(context.Background(), f.clientID, url, events)
+	sub, err := f.store.CreateSubscription(context.Background(), f.clientID, url, events, 0)
 	require.NoError(t, err)
 
 	return sub

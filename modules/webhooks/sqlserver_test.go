@@ -23,12 +23,12 @@ func TestStoreSQLServerStatements(t *testing.T) {
 
 	_, _ = s.Subscriptions(ctx, id)
 	_, _ = s.Subscription(ctx, id, id)
-	_, _ = s.Deliveries(ctx, id, DeliveryFailed, 51, &DeliveryCursor{CreatedAt: now, ID: id})
-	_, _ = s.due(ctx, 50)
+	_, _ = s.Deliveries(ctx, id, []string{DeliveryFailed, DeliveryCancelled}, 51, &DeliveryCursor{CreatedAt: now, ID: id})
+	_, _ = s.due(ctx, 32, 2)
 	_, _ = s.claim(ctx, id, "webhooks-1", now.Add(time.Minute))
 	_, _ = s.load(ctx, id)
 	_ = s.disable(conn.DB, id, now, "the endpoint answered 410 Gone")
-	_, _ = s.record(ctx, j, "webhooks-1", outcomeRetry, attempt{At: now, StatusCode: 503, Err: "the endpoint answered 503"}, now.Add(time.Minute), time.Hour)
+	_, _, _ = s.record(ctx, j, "webhooks-1", outcomeRetry, attempt{At: now, StatusCode: 503, Err: "the endpoint responded with 503"}, now.Add(time.Minute), time.Hour)
 	_, _ = s.prune(ctx, now.Add(-30*24*time.Hour), 1000)
 
 	dbtest.CheckSQL(t, filepath.Join("testdata", "sqlserver.sql"), rec.Statements())

@@ -18,6 +18,10 @@ import (
 // not have.
 var ErrNotFound = errors.New("not found")
 
+// ErrTooManySubscriptions is returned when the client has reached the
+// limit of subscriptions.
+var ErrTooManySubscriptions = errors.New("the client has reached the limit of webhook subscriptions")
+
 // ErrDuplicateURL is returned when the client already has a subscription
 // for the URL.
 var ErrDuplicateURL = errors.New("the client already has a subscription for this URL")
@@ -44,6 +48,7 @@ type payload struct {
 type payloadData struct {
 	BatchID          string     `json:"batchId"`
 	ClientID         string     `json:"clientId"`
+	ClientIdentifier string     `json:"clientIdentifier"`
 	Status           string     `json:"status"`
 	TotalRecords     int        `json:"totalRecords"`
 	ProcessedRecords int        `json:"processedRecords"`
@@ -60,9 +65,9 @@ type payloadData struct {
 }
 
 // eventPayload builds the JSON of a finished batch's event.
-func eventPayload(typ string, e imports.BatchFinished, at time.Time) ([]byte, error) {
+func eventPayload(typ string, e imports.BatchFinished, identifier string, at time.Time) ([]byte, error) {
 	d := payloadData{
-		BatchID: e.BatchID.String(), ClientID: e.ClientID.String(), Status: e.Status,
+		BatchID: e.BatchID.String(), ClientID: e.ClientID.String(), ClientIdentifier: identifier, Status: e.Status,
 		TotalRecords: e.TotalRecords, ProcessedRecords: e.ProcessedRecords,
 		ImportedRecords: max(e.ProcessedRecords-e.FailedRecords-e.SkippedRecords, 0),
 		FailedRecords:   e.FailedRecords, SkippedRecords: e.SkippedRecords,
@@ -122,8 +127,13 @@ func (s *Store) Enqueue(tx *gorm.DB, e imports.BatchFinished) error {
 		return nil
 	}
 
+	var identifier string
+	if err := tx.Raw(s.db.Render("SELECT {ClientIdentifier} FROM {Clients} WHERE {Id} = ?"), e.ClientID).Scan(&identifier).Error; err != nil {
+		return fmt.Errorf("loading the client of the webhook event: %w", err)
+	}
+
 	now := s.utcNow()
-	body, err := eventPayload(typ, e, now)
+	body, err := eventPayload(typ, e, identifier, now)
 	if err != nil {
 		return fmt.Errorf("encoding the webhook event: %w", err)
 	}
@@ -152,8 +162,10 @@ func (s *Store) Enqueue(tx *gorm.DB, e imports.BatchFinished) error {
 }
 
 // CreateSubscription adds a subscription with a new secret and returns it
-// with the secret, which is never shown again.
-func (s *Store) CreateSubscription(ctx context.Context, clientID database.UUID, rawURL string, events []string) (Subscription, error) {
+// with the secret, which is never shown again. rawURL must be canonical
+// (see ValidateURL). It holds a lock on the client's row, so parallel
+// calls cannot pass maxPerClient subscriptions.
+func (s *Store) CreateSubscription(ctx context.Context, clientID database.UUID, rawURL string, events []string, maxPerClient int) (Subscription, error) {
 	sub := Subscription{
 		ID: database.NewUUID(), ClientID: clientID, URL: rawURL, Secret: GenerateSecret(), IsActive: true, CreatedAt: s.utcNow(),
 	}
@@ -163,6 +175,10 @@ func (s *Store) CreateSubscription(ctx context.Context, clientID database.UUID, 
 	}
 
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(s.db.Render("UPDATE {Clients} SET {Status} = {Status} WHERE {Id} = ?"), clientID).Error; err != nil {
+			return fmt.Errorf("locking the client: %w", err)
+		}
+
 		var n int64
 		if err := tx.Model(&Subscription{}).Where(s.db.Render("{ClientId} = ? AND {Url} = ?"), clientID, rawURL).Count(&n).Error; err != nil {
 			return err
@@ -171,10 +187,17 @@ func (s *Store) CreateSubscription(ctx context.Context, clientID database.UUID, 
 			return ErrDuplicateURL
 		}
 
+		if err := tx.Model(&Subscription{}).Where(s.db.Render("{ClientId} = ?"), clientID).Count(&n).Error; err != nil {
+			return err
+		}
+		if maxPerClient > 0 && n >= int64(maxPerClient) {
+			return ErrTooManySubscriptions
+		}
+
 		return tx.Create(&sub).Error
 	})
 	if err != nil {
-		if errors.Is(err, ErrDuplicateURL) {
+		if errors.Is(err, ErrDuplicateURL) || errors.Is(err, ErrTooManySubscriptions) {
 			return Subscription{}, err
 		}
 
@@ -241,14 +264,14 @@ type DeliveryView struct {
 
 // Deliveries lists a subscription's deliveries, newest first, at most
 // limit, before the cursor (CreatedAt and Id of the last row of the
-// previous page) when one is given. status filters when not empty.
-func (s *Store) Deliveries(ctx context.Context, subscriptionID database.UUID, status string, limit int, before *DeliveryCursor) ([]DeliveryView, error) {
+// previous page) when one is given. statuses filter when not empty.
+func (s *Store) Deliveries(ctx context.Context, subscriptionID database.UUID, statuses []string, limit int, before *DeliveryCursor) ([]DeliveryView, error) {
 	q := s.db.WithContext(ctx).Table(s.db.Render("{WebhookDeliveries} AS d")).
 		Select(s.db.Render("d.*, e.{Type} AS {EventType}, e.{BatchId} AS {BatchId}")).
 		Joins(s.db.Render("JOIN {WebhookEvents} AS e ON e.{Id} = d.{EventId}")).
 		Where(s.db.Render("d.{SubscriptionId} = ?"), subscriptionID)
-	if status != "" {
-		q = q.Where(s.db.Render("d.{Status} = ?"), status)
+	if len(statuses) > 0 {
+		q = q.Where(s.db.Render("d.{Status} IN ?"), statuses)
 	}
 	if before != nil {
 		q = q.Where(s.db.Render("(d.{CreatedAt} < ? OR (d.{CreatedAt} = ? AND d.{Id} < ?))"), before.CreatedAt, before.CreatedAt, before.ID)

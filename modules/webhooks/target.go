@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -19,8 +20,9 @@ const maxURLLength = 512
 var errTargetRefused = errors.New("webhook target refused")
 
 // blockedPrefixes are reserved ranges that netip's Is* methods do not
-// cover. They include carrier-grade NAT, benchmarking, documentation and
-// NAT64, which can embed any other address.
+// cover. They include carrier-grade NAT, benchmarking, documentation,
+// deprecated relay and site-local ranges, and the IPv6 forms that can embed
+// an IPv4 address (IPv4-compatible, NAT64, 6to4, Teredo).
 var blockedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("100.64.0.0/10"),
@@ -34,6 +36,11 @@ var blockedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("64:ff9b:1::/48"),
 	netip.MustParsePrefix("2001:db8::/32"),
 	netip.MustParsePrefix("2002::/16"),
+	netip.MustParsePrefix("192.88.99.0/24"),
+	netip.MustParsePrefix("::/96"),
+	netip.MustParsePrefix("100::/64"),
+	netip.MustParsePrefix("2001::/23"),
+	netip.MustParsePrefix("fec0::/10"),
 }
 
 // checkAddress refuses loopback, private, link-local (which holds the
@@ -60,54 +67,123 @@ func checkAddress(addr netip.Addr) error {
 	return nil
 }
 
-// ValidateURL checks a subscription URL when it is created: absolute
-// https (or http when insecure targets are allowed), no user name or
-// password, at most 512 characters, and not a literal address or host
-// name that is refused anyway. The address a name resolves to is checked
-// again at every send.
-func ValidateURL(raw string, allowInsecure bool) (*url.URL, error) {
+// URLProblem is why a subscription URL is rejected, in English and
+// Brazilian Portuguese.
+type URLProblem struct {
+	EN, PT string
+}
+
+// Error returns the English text.
+func (p *URLProblem) Error() string { return p.EN }
+
+func urlProblem(en, pt string, args ...any) *URLProblem {
+	return &URLProblem{EN: fmt.Sprintf(en, args...), PT: fmt.Sprintf(pt, args...)}
+}
+
+// ValidateURL checks a subscription URL when it is created and returns
+// it in canonical form: lower-case scheme and host, without the default
+// port. It accepts absolute https (or http when insecure targets are
+// allowed) URLs of at most 512 characters, with no user name or password,
+// whose host is not a name or literal address that is rejected anyway.
+// The address a name resolves to is checked again at every send. Errors
+// are *URLProblem.
+func ValidateURL(raw string, allowInsecure bool) (string, error) {
 	if len(raw) > maxURLLength {
-		return nil, fmt.Errorf("the URL has %d characters; the limit is %d", len(raw), maxURLLength)
+		return "", urlProblem("the URL has %d characters, over the limit of %d", "a URL tem %d caracteres, acima do limite de %d", len(raw), maxURLLength)
+	}
+
+	if strings.TrimSpace(raw) != raw {
+		return "", urlProblem("the URL starts or ends with spaces; remove them", "a URL começa ou termina com espaços; remova-os")
 	}
 
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || !u.IsAbs() {
-		return nil, errors.New("the URL is not an absolute http(s) URL such as https://crm.example.com/hooks/dataflow")
+		return "", urlProblem("the URL is not an absolute https URL such as https://crm.example.com/hooks/dataflow",
+			"a URL não é uma URL https absoluta como https://crm.example.com/hooks/dataflow")
 	}
 
+	u.Scheme = strings.ToLower(u.Scheme)
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && allowInsecure:
 	case u.Scheme == "http":
-		return nil, errors.New("the URL uses plain http; use https (Webhooks:AllowInsecureTargets=true allows http, for tests only)")
+		return "", urlProblem("the URL uses plain http; use https (Webhooks:AllowInsecureTargets=true allows http, for tests only)",
+			"a URL usa http simples; use https (Webhooks:AllowInsecureTargets=true permite http, só para testes)")
 	default:
-		return nil, fmt.Errorf("the URL scheme %q is not supported; use https", u.Scheme)
+		return "", urlProblem("the URL scheme %q is not supported; use https", "o esquema %q da URL não é suportado; use https", u.Scheme)
 	}
 
 	if u.User != nil {
-		return nil, errors.New("the URL contains a user name or password; remove them and verify the webhook signature instead")
+		return "", urlProblem("the URL contains a user name or password; remove them and verify the webhook signature instead",
+			"a URL contém usuário ou senha; remova-os e verifique a assinatura do webhook no lugar deles")
 	}
 
-	if u.Fragment != "" {
-		return nil, errors.New("the URL has a #fragment, which is never sent; remove it")
+	if u.Fragment != "" || strings.HasSuffix(raw, "#") {
+		return "", urlProblem("the URL has a #fragment, which is never sent; remove it", "a URL tem um #fragmento, que nunca é enviado; remova-o")
 	}
 
-	if allowInsecure {
-		return u, nil
-	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return "", urlProblem("the URL port %q is not a number from 1 to 65535", "a porta %q da URL não é um número de 1 a 65535", port)
+		}
 
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return nil, fmt.Errorf("the URL points at %s, a loopback name; use a public host name", u.Hostname())
-	}
-
-	if addr, err := netip.ParseAddr(host); err == nil {
-		if err := checkAddress(addr); err != nil {
-			return nil, err
+		if (u.Scheme == "https" && n == 443) || (u.Scheme == "http" && n == 80) {
+			port = ""
 		}
 	}
 
-	return u, nil
+	if strings.Contains(host, "%") {
+		return "", urlProblem("the URL host has an IPv6 zone; use a host name", "o host da URL tem uma zona IPv6; use um nome de host")
+	}
+
+	u.Host = host
+	if strings.Contains(host, ":") {
+		u.Host = "[" + host + "]"
+	}
+	if port != "" {
+		u.Host += ":" + port
+	}
+
+	if !allowInsecure {
+		if err := checkHost(host); err != nil {
+			return "", err
+		}
+	}
+
+	return u.String(), nil
+}
+
+// checkHost rejects loopback names and literal addresses that may not be
+// reached, including IPv4 written as one number or in hex or octal parts,
+// which some resolvers accept.
+func checkHost(host string) error {
+	name := strings.TrimSuffix(host, ".")
+	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
+		return urlProblem("the URL points at %s, a loopback name; use a public host name",
+			"a URL aponta para %s, um nome de loopback; use um nome de host público", host)
+	}
+
+	if addr, err := netip.ParseAddr(name); err == nil {
+		if err := checkAddress(addr); err != nil {
+			reason := strings.TrimPrefix(err.Error(), errTargetRefused.Error()+": ")
+
+			return urlProblem("the URL host is not allowed: %s; use a public address or host name",
+				"o host da URL não é permitido: %s; use um endereço ou nome de host público", reason)
+		}
+
+		return nil
+	}
+
+	labels := strings.Split(name, ".")
+	last := labels[len(labels)-1]
+	if last != "" && (strings.Trim(last, "0123456789") == "" || strings.HasPrefix(last, "0x")) {
+		return urlProblem("the URL host %s looks like an IP address in a non-standard form; write the address as four decimal numbers, such as 203.0.113.7, or use a host name",
+			"o host %s da URL parece um endereço IP em forma não padrão; escreva o endereço como quatro números decimais, como 203.0.113.7, ou use um nome de host", host)
+	}
+
+	return nil
 }
 
 // newHTTPClient returns the client that sends webhooks. It ignores proxy

@@ -35,12 +35,28 @@ func TestValidateURL(t *testing.T) {
 		require.Contains(t, err.Error(), want, raw)
 	}
 
-	for _, raw := range []string{"https://crm.example.com/hooks/dataflow?token=x", "https://8.8.8.8/hook", "https://[2001:4860::1]/hook"} {
+	for _, raw := range []string{"https://crm.example.com/hooks/dataflow?token=x", "https://8.8.8.8/hook", "https://[2001:4860::1]/hook", "https://a1.example.com:8443/x"} {
 		_, err := ValidateURL(raw, false)
 		require.NoError(t, err, raw)
 	}
 
-	_, err := ValidateURL("http://127.0.0.1:8080/hook", true)
+	canonical := map[string]string{
+		"HTTPS://CRM.Example.com:443/Hooks?A=1": "https://crm.example.com/Hooks?A=1",
+		"https://crm.example.com:8443/x":        "https://crm.example.com:8443/x",
+		"https://[2001:4860::1]:443/x":          "https://[2001:4860::1]/x",
+	}
+	for raw, want := range canonical {
+		got, err := ValidateURL(raw, false)
+		require.NoError(t, err, raw)
+		require.Equal(t, want, got, raw)
+	}
+
+	_, err := ValidateURL("https://10.0.0.1/x", false)
+	var problem *URLProblem
+	require.ErrorAs(t, err, &problem)
+	require.Contains(t, problem.PT, "não é permitido")
+
+	_, err = ValidateURL("http://127.0.0.1:8080/hook", true)
 	require.NoError(t, err, "tests allow insecure targets")
 }
 

@@ -194,7 +194,7 @@ func (s *Settings) WebhookDisableAfter() time.Duration {
 }
 
 // WebhookRetrySchedule parses Webhooks:RetrySchedule, a comma-separated list
-// of durations such as 5s,5m,2h.
+// of durations in Go (5s, 2h) or .NET TimeSpan (00:05:00) syntax.
 func (s *Settings) WebhookRetrySchedule() ([]time.Duration, error) {
 	var out []time.Duration
 	for part := range strings.SplitSeq(s.Webhooks.RetrySchedule, ",") {
@@ -202,9 +202,9 @@ func (s *Settings) WebhookRetrySchedule() ([]time.Duration, error) {
 		if part == "" {
 			continue
 		}
-		d, err := time.ParseDuration(part)
+		d, err := parseDuration(part)
 		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("%q is not a positive duration such as 5s, 5m or 2h", part)
+			return nil, fmt.Errorf("%q is not a positive duration such as 5s, 5m, 2h or 00:05:00", part)
 		}
 		out = append(out, d)
 	}

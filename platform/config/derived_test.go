@@ -113,3 +113,15 @@ func TestSettingsDerivedDurations(t *testing.T) {
 		require.Equal(t, time.Duration(1<<63-1), s.LockTimeoutDuration())
 	})
 }
+
+func TestWebhookRetrySchedule(t *testing.T) {
+	s := Defaults()
+	s.Webhooks.RetrySchedule = "5s, 00:05:00,2h"
+	got, err := s.WebhookRetrySchedule()
+	require.NoError(t, err)
+	require.Equal(t, []time.Duration{5 * time.Second, 5 * time.Minute, 2 * time.Hour}, got)
+
+	s.Webhooks.RetrySchedule = "5s,-1m"
+	_, err = s.WebhookRetrySchedule()
+	require.ErrorContains(t, err, `"-1m" is not a positive duration`)
+}
