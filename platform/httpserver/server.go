@@ -9,8 +9,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -37,11 +39,12 @@ func New(log zerolog.Logger) *Server {
 	e.IPExtractor = echo.ExtractIPDirect()
 
 	s := &Server{Echo: e, log: log}
-	e.HTTPErrorHandler = s.handleError
+	e.HTTPErrorHandler = s.handleErrorWithPathIDs
 	e.Use(middleware.RequestID())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			log.Error().Err(err).Bytes("stack", stack).Str("path", c.Path()).Msg("http: handler panicked")
+			log.Error().Err(err).Bytes("stack", stack).Str("path", c.Path()).Fields(pathIDFields(c)).
+				Msg("http: handler panicked")
 
 			return err
 		},
@@ -68,15 +71,110 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 
 		elapsed := time.Since(start).Seconds()
-		metrics.HTTPRequests.WithLabelValues(req.Method, route, strconv.Itoa(c.Response().Status)).Inc()
-		metrics.HTTPDuration.WithLabelValues(req.Method, route).Observe(elapsed)
+		method := methodLabel(req.Method)
+		metrics.HTTPRequests.WithLabelValues(method, route, strconv.Itoa(c.Response().Status)).Inc()
+		metrics.HTTPDuration.WithLabelValues(method, route).Observe(elapsed)
 
-		s.log.Debug().Str("method", req.Method).Str("path", c.Path()).Int("status", c.Response().Status).
-			Int64("duration_ms", time.Since(start).Milliseconds()).
+		s.log.Debug().Str("method", req.Method).Str("path", c.Path()).Fields(pathIDFields(c)).
+			Int("status", c.Response().Status).Int64("duration_ms", time.Since(start).Milliseconds()).
 			Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Msg("http: request")
 
 		return nil
 	}
+}
+
+// handleErrorWithPathIDs runs handleError with a logger that adds the
+// route's path parameters, so its "http: request failed" entry names the
+// batch or webhook involved.
+func (s *Server) handleErrorWithPathIDs(err error, c echo.Context) {
+	fields := pathIDFields(c)
+	if len(fields) == 0 {
+		s.handleError(err, c)
+
+		return
+	}
+
+	scoped := *s
+	scoped.log = s.log.With().Fields(fields).Logger()
+	scoped.handleError(err, c)
+}
+
+// methodLabel returns the method label of the HTTP metrics: the method if
+// it is one of the standard methods, else "other". Any client, even
+// without credentials, chooses the method, so passing it through would let
+// them create metric series without limit.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	default:
+		return "other"
+	}
+}
+
+// maxPathIDLength is the maximum number of characters of a path parameter
+// value in a log entry. DataFlow's ids are UUIDs (36 characters), and the
+// client chooses the value, so a longer one is cut.
+const maxPathIDLength = 64
+
+// pathIDFields returns the path parameters of the matched route as
+// zerolog fields: each name in snake_case (batchId becomes batch_id) with
+// its value cut to maxPathIDLength characters. Route parameters of DataFlow
+// are ids, never personal data. Wildcard parameters ("*") are left out.
+func pathIDFields(c echo.Context) []any {
+	names := c.ParamNames()
+	if len(names) == 0 {
+		return nil
+	}
+
+	fields := make([]any, 0, 2*len(names))
+	for _, name := range names {
+		if name == "" || name == "*" {
+			continue
+		}
+
+		fields = append(fields, snakeCase(name), truncateRunes(c.Param(name), maxPathIDLength))
+	}
+
+	return fields
+}
+
+// snakeCase converts a camelCase name to snake_case. An upper-case run
+// counts as one word, so batchID and batchId both become batch_id.
+func snakeCase(name string) string {
+	runes := []rune(name)
+
+	var b strings.Builder
+	for i, r := range runes {
+		if unicode.IsUpper(r) {
+			previousIsLower := i > 0 && (unicode.IsLower(runes[i-1]) || unicode.IsDigit(runes[i-1]))
+			endsUpperRun := i > 0 && unicode.IsUpper(runes[i-1]) && i+1 < len(runes) && unicode.IsLower(runes[i+1])
+			if previousIsLower || endsUpperRun {
+				b.WriteByte('_')
+			}
+
+			r = unicode.ToLower(r)
+		}
+
+		b.WriteRune(r)
+	}
+
+	return b.String()
+}
+
+// truncateRunes returns the first limit characters of s.
+func truncateRunes(s string, limit int) string {
+	count := 0
+	for i := range s {
+		if count == limit {
+			return s[:i]
+		}
+
+		count++
+	}
+
+	return s
 }
 
 // Serve listens on every address and serves until ctx ends, then stops

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -29,7 +28,8 @@ import (
 
 // Environment variables Setup reads itself. The exporter and the SDK read
 // the other OTEL_* variables (headers, timeout, insecure, certificates,
-// compression, sampler, OTEL_BSP_* batch settings, resource attributes).
+// compression, sampler, OTEL_BSP_* batch settings, resource attributes),
+// and Setup checks some of them first (environment.go).
 const (
 	envEndpoint         = "OTEL_EXPORTER_OTLP_ENDPOINT"
 	envTracesEndpoint   = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
@@ -45,10 +45,6 @@ const (
 // process stops. Spans that are not sent by then are lost.
 const ShutdownTimeout = 5 * time.Second
 
-// errorLogInterval is the minimum time between two log entries about
-// OpenTelemetry errors, so an unreachable collector does not flood the log.
-const errorLogInterval = time.Minute
-
 // Setup installs the global tracer provider for a process named
 // serviceName ("dataflow-serve", "dataflow-work"). OTEL_SERVICE_NAME
 // overrides the name. It exports nothing and installs a no-op provider
@@ -57,12 +53,19 @@ const errorLogInterval = time.Minute
 //
 // Only OTLP over HTTP is supported. OTEL_EXPORTER_OTLP_PROTOCOL=grpc logs a
 // warning and the spans still go over HTTP/protobuf, because a tracing
-// setting should not stop imports. An endpoint that is not an http or https
-// URL is an error.
+// setting should not stop imports. When export is on, Setup returns an
+// error for an endpoint that is not an http or https URL and for the
+// invalid settings checkEnvironment lists. It logs invalid
+// OTEL_RESOURCE_ATTRIBUTES entries once and starts anyway.
+//
+// Setup also routes the SDK's internal log and errors to log, so they come
+// out as JSON and without the SDK's key/value details.
 //
 // The returned function flushes the queued spans and stops the exporter,
 // waiting at most ShutdownTimeout. Call it once when the process stops.
 func Setup(ctx context.Context, serviceName string, log zerolog.Logger) (func(context.Context) error, error) {
+	otel.SetLogger(newSDKLogger(log, time.Now))
+
 	endpoint, enabled, err := exportEndpoint(log)
 	if err != nil {
 		return nil, err
@@ -74,7 +77,20 @@ func Setup(ctx context.Context, serviceName string, log zerolog.Logger) (func(co
 		return func(context.Context) error { return nil }, nil
 	}
 
+	if err := checkEnvironment(); err != nil {
+		return nil, err
+	}
+
 	warnUnsupportedProtocol(log)
+	warnIgnoredSamplerArg(log)
+	if problems := resourceAttributeProblems(); len(problems) > 0 {
+		log.Warn().Strs("problems", problems).
+			Msg("tracing: " + envResourceAttributes + " has invalid entries (expected comma-separated key=value pairs with URL-encoded values)")
+	}
+
+	// Installed before the resource and the provider are built, because
+	// building them reports errors through this handler.
+	otel.SetErrorHandler(newErrorLogger(log, time.Now))
 
 	res, err := resource.New(ctx,
 		resource.WithTelemetrySDK(),
@@ -82,9 +98,9 @@ func Setup(ctx context.Context, serviceName string, log zerolog.Logger) (func(co
 		// Added last, so that OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win.
 		resource.WithFromEnv(),
 	)
-	if errors.Is(err, resource.ErrPartialResource) {
-		log.Warn().Err(err).Msg("tracing: some resource attributes are invalid and were left out; check OTEL_RESOURCE_ATTRIBUTES")
-	} else if err != nil {
+	// A partial resource comes from invalid OTEL_RESOURCE_ATTRIBUTES
+	// entries, which were logged above.
+	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
 		return nil, fmt.Errorf("building the tracing resource: %w", err)
 	}
 
@@ -98,7 +114,6 @@ func Setup(ctx context.Context, serviceName string, log zerolog.Logger) (func(co
 		sdktrace.WithResource(res),
 		sdktrace.WithIDGenerator(IDGenerator()),
 	)
-	otel.SetErrorHandler(&errorLogger{log: log, now: time.Now})
 	otel.SetTracerProvider(provider)
 
 	name := serviceName
@@ -178,34 +193,4 @@ func warnUnsupportedProtocol(log zerolog.Logger) {
 			Msg("tracing: OTLP over gRPC is not supported, sending " + protocolHTTPDefault + " instead; set " + name +
 				"=" + protocolHTTPDefault + " and point the endpoint at the collector's OTLP/HTTP port (usually 4318)")
 	}
-}
-
-// errorLogger logs the errors the OpenTelemetry SDK reports, such as failed
-// exports: the first one at once, then at most one per errorLogInterval,
-// with the number of errors left out in between.
-type errorLogger struct {
-	log zerolog.Logger
-	now func() time.Time
-
-	mu         sync.Mutex
-	last       time.Time
-	suppressed int
-}
-
-// Handle logs err unless an error was logged within errorLogInterval.
-func (e *errorLogger) Handle(err error) {
-	e.mu.Lock()
-	now := e.now()
-	if !e.last.IsZero() && now.Sub(e.last) < errorLogInterval {
-		e.suppressed++
-		e.mu.Unlock()
-
-		return
-	}
-
-	suppressed := e.suppressed
-	e.last, e.suppressed = now, 0
-	e.mu.Unlock()
-
-	e.log.Warn().Err(err).Int("suppressed", suppressed).Msg("tracing: OpenTelemetry SDK error")
 }

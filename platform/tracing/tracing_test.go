@@ -133,7 +133,9 @@ func clearOTELEnvironment(t *testing.T) {
 		envEndpoint, envTracesEndpoint, envProtocol, envTracesProtocol, envSDKDisabled, envTracesExporter,
 		"OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
 		"OTEL_EXPORTER_OTLP_INSECURE", "OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_COMPRESSION",
-		"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
+		"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+		envSampler, envSamplerArg, envTimeout, envTracesTimeout,
+		envScheduleDelay, envExportTimeout, envMaxQueueSize, envMaxExportBatchSize,
 	} {
 		t.Setenv(name, "")
 	}
@@ -309,11 +311,11 @@ func TestSetupLogsRejectedExport(t *testing.T) {
 func TestErrorLoggerLimitsRepeats(t *testing.T) {
 	logs := &syncBuffer{}
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	handler := &errorLogger{log: zerolog.New(logs), now: func() time.Time { return now }}
+	handler := newErrorLogger(zerolog.New(logs), func() time.Time { return now })
 
 	handler.Handle(io.ErrUnexpectedEOF)
 	handler.Handle(io.ErrUnexpectedEOF)
-	now = now.Add(errorLogInterval - time.Second)
+	now = now.Add(logInterval - time.Second)
 	handler.Handle(io.ErrUnexpectedEOF)
 	require.Equal(t, 1, strings.Count(logs.String(), "\n"), "errors within the interval are counted, not logged")
 
