@@ -176,11 +176,14 @@ func TestE2EPurge(t *testing.T) {
 
 			dryRun := runDataflow(t, s.workDir, s.env, commandTimeout, append(base, "--older-than-days", "0", "--dry-run")...)
 			require.Equal(t, 0, dryRun.exitCode, "stderr:\n%s", dryRun.stderr)
+			assert.Contains(t, dryRun.stdout, "CLIENT")
 			assert.Contains(t, dryRun.stdout, second)
-			assert.Contains(t, dryRun.stdout, "dry run: would delete 1 batches, 4 items and 0 folders")
+			assert.Contains(t, dryRun.stdout, clientBeta.id, "the dry run names the client by its identifier")
+			assert.Contains(t, dryRun.stdout, "dry run: would delete 1 batch, 4 items and 0 folders")
 			assert.Equal(t, http.StatusOK, s.getBatch(t, &clientBeta, second, nil).status, "a dry run deletes nothing")
 
-			purge := runDataflow(t, s.workDir, s.env, commandTimeout, append(base, "--batch-id", second, "--batch-id", first, "--json")...)
+			// Spaces around an id are trimmed, as the endpoint does.
+			purge := runDataflow(t, s.workDir, s.env, commandTimeout, append(base, "--batch-id", " "+second+" ", "--batch-id", first, "--json")...)
 			require.Equal(t, 0, purge.exitCode, "stderr:\n%s", purge.stderr)
 
 			var counts purgeCounts
@@ -193,6 +196,14 @@ func TestE2EPurge(t *testing.T) {
 			assert.Equal(t, http.StatusNotFound, s.getBatch(t, &clientBeta, second, nil).status)
 			assert.Zero(t, s.itemCount(t, second))
 		})
+
+		t.Run("dataflow purge counts one batch in the singular", func(t *testing.T) {
+			third := s.finishedBatch(t, clientAlpha, 63, 1)
+
+			purge := runDataflow(t, s.workDir, s.env, commandTimeout, "--config-dir", s.configDir, "purge", "--batch-id", third)
+			require.Equal(t, 0, purge.exitCode, "stderr:\n%s", purge.stderr)
+			assert.Contains(t, purge.stdout, "deleted 1 batch, 1 item and 0 folders")
+		})
 	})
 }
 
@@ -203,8 +214,9 @@ func TestE2ERetentionJob(t *testing.T) {
 		s := newStack(t, db, stackOptions{env: []string{
 			"DataRetention__EnableCleanup=true",
 			"DataRetention__BatchRetentionDays=1",
-			// 1.8 seconds, so runs come quickly.
-			"DataRetention__CheckIntervalHours=0.0005",
+			// 36 seconds, the lowest value the setting accepts, so the
+			// first run comes after about 36 seconds.
+			"DataRetention__CheckIntervalHours=0.01",
 		}})
 		old := s.finishedBatch(t, clientAlpha, 71, 3)
 		recent := s.finishedBatch(t, clientBeta, 72, 2)
@@ -220,7 +232,7 @@ func TestE2ERetentionJob(t *testing.T) {
 		fresh := filepath.Join(s.storagePath, "5b7e2f10-3c4d-4e8f-a1b2-c3d4e5f60718")
 		require.NoError(t, os.MkdirAll(fresh, 0o750))
 
-		waitForLogLine(t, s.worker, "retention: deleted batch", `"batch_id":"`+old+`"`)
+		waitForLogLine(t, s.worker, "retention: deleted batch", `"batch_id":"`+old+`"`, `"client_identifier":"`+clientAlpha.id+`"`)
 		waitForLogLine(t, s.worker, "retention: removed a folder without a batch", `"batch_id":"9d3c1a52-7f0e-4b6a-9c41-2e8d5f7a0b13"`)
 
 		assert.Equal(t, http.StatusNotFound, s.getBatch(t, &clientAlpha, old, nil).status)

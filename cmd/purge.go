@@ -1,9 +1,12 @@
 package cmd
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -70,15 +73,17 @@ func newPurgeCommand(flags *globalFlags) *cobra.Command {
 
 			result, err := purger.Purge(cmd.Context(), req)
 			if err != nil {
-				return fmt.Errorf("%w (deleted %d batches before the error; run the command again to go on)", err, result.DeletedBatches)
+				return fmt.Errorf("%w (deleted %s before the error; run the command again to go on)", err,
+					countNoun(int64(result.DeletedBatches), "batch", "batches"))
 			}
 
 			if opts.json {
 				return writeClientJSON(out, result)
 			}
 
-			fmt.Fprintf(out, "deleted %d batches, %d items and %d folders\n", result.DeletedBatches, result.DeletedItems, result.DeletedFolders)
+			fmt.Fprintf(out, "deleted %s\n", purgeCounts(result.DeletedBatches, result.DeletedItems, result.DeletedFolders))
 			printPurgeSkips(out, result.Skipped)
+			printKeptFiles(out, result.KeptFiles, "kept")
 
 			return nil
 		}),
@@ -126,7 +131,7 @@ func (o *purgeOptions) request(cmd *cobra.Command) (imports.PurgeRequest, error)
 
 	req := imports.PurgeRequest{}
 	for _, raw := range o.batchIDs {
-		id, err := database.ParseUUID(raw)
+		id, err := database.ParseUUID(strings.TrimSpace(raw))
 		if err != nil {
 			return imports.PurgeRequest{}, fmt.Errorf("invalid --batch-id %q: use a batch id such as 3f2b8c1e-9a4d-4e7b-8c2a-1d5e6f7a8b9c", raw)
 		}
@@ -141,7 +146,7 @@ func printPurgePlan(out io.Writer, plan imports.PurgePlan) error {
 	var items int64
 	folders := 0
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "BATCH ID\tCLIENT ID\tSTATUS\tENDED AT\tITEMS\tFOLDER")
+	fmt.Fprintln(tw, "BATCH ID\tCLIENT\tSTATUS\tENDED AT\tITEMS\tFOLDER")
 	for _, b := range plan.Batches {
 		folder := "missing"
 		if b.FolderExists {
@@ -149,18 +154,46 @@ func printPurgePlan(out io.Writer, plan imports.PurgePlan) error {
 			folders++
 		}
 
+		// The identifier is what `dataflow client` commands take; a client
+		// without a Clients row is shown by its id.
+		client := cmp.Or(b.ClientIdentifier, b.ClientID)
 		items += b.Items
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", b.BatchID, b.ClientID, b.Status, b.EndedAt.UTC().Format(purgeTimeFormat), b.Items, folder)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", b.BatchID, client, b.Status, b.EndedAt.UTC().Format(purgeTimeFormat), b.Items, folder)
 	}
 
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 
-	fmt.Fprintf(out, "dry run: would delete %d batches, %d items and %d folders\n", len(plan.Batches), items, folders)
+	fmt.Fprintf(out, "dry run: would delete %s\n", purgeCounts(len(plan.Batches), items, folders))
 	printPurgeSkips(out, plan.Skipped)
+	printKeptFiles(out, plan.KeptFiles, "would keep")
 
 	return nil
+}
+
+// purgeCounts returns "1 batch, 2 items and 0 folders".
+func purgeCounts(batches int, items int64, folders int) string {
+	return countNoun(int64(batches), "batch", "batches") + ", " + countNoun(items, "item", "items") + " and " +
+		countNoun(int64(folders), "folder", "folders")
+}
+
+// countNoun returns n with the singular or plural noun.
+func countNoun(n int64, singular, plural string) string {
+	if n == 1 {
+		return "1 " + singular
+	}
+
+	return strconv.FormatInt(n, 10) + " " + plural
+}
+
+// printKeptFiles lists the upload files left on disk because they are
+// outside ImportStorage:BasePath; verb is "kept" or "would keep".
+func printKeptFiles(out io.Writer, files []imports.KeptFile, verb string) {
+	for _, f := range files {
+		fmt.Fprintf(out, "%s %s of batch %s: the file is outside ImportStorage:BasePath; delete it by hand once it is not needed\n",
+			verb, f.Path, f.BatchID)
+	}
 }
 
 // purgeSkipText explains each skip reason in the text output.

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -85,6 +87,18 @@ type PurgeResult struct {
 	// DeletedFolders counts batch folders that existed and were removed.
 	DeletedFolders int         `json:"deletedFolders"`
 	Skipped        []PurgeSkip `json:"skipped"`
+	// KeptFiles lists the upload files of deleted batches that were left
+	// on disk because they are outside ImportStorage:BasePath.
+	KeptFiles []KeptFile `json:"keptFiles"`
+}
+
+// KeptFile is a file named in ImportBatches.UploadPath that a purge leaves
+// in place because it is outside ImportStorage:BasePath. Such a path comes
+// from a row written by hand or under an earlier BasePath, and deleting it
+// could remove a file that DataFlow does not own.
+type KeptFile struct {
+	BatchID string `json:"batchId"`
+	Path    string `json:"path"`
 }
 
 // PurgeSkip is a requested batch that the purge left in place.
@@ -100,13 +114,18 @@ type PurgeSkip struct {
 type PurgePlan struct {
 	Batches []PurgeCandidate `json:"batches"`
 	Skipped []PurgeSkip      `json:"skipped"`
+	// KeptFiles lists the upload files the purge would leave on disk.
+	KeptFiles []KeptFile `json:"keptFiles"`
 }
 
 // PurgeCandidate is one batch a purge would delete.
 type PurgeCandidate struct {
 	BatchID  string `json:"batchId"`
 	ClientID string `json:"clientId"`
-	Status   string `json:"status"`
+	// ClientIdentifier is the X-Client-Id of the client, empty when the
+	// Clients row is missing.
+	ClientIdentifier string `json:"clientIdentifier"`
+	Status           string `json:"status"`
 	// EndedAt is CompletedAt, or CreatedAt for rows without one.
 	EndedAt time.Time `json:"endedAt"`
 	Items   int64     `json:"items"`
@@ -131,8 +150,8 @@ type Purger struct {
 	log     zerolog.Logger
 	now     func() time.Time
 	// afterPiece, when set by tests, runs after each committed piece of
-	// item deletions.
-	afterPiece func(batchID database.UUID)
+	// item deletions with the number of rows it deleted.
+	afterPiece func(batchID database.UUID, deleted int64)
 }
 
 // NewPurger returns a purger over the database and the upload folder.
@@ -149,7 +168,12 @@ func (p *Purger) Plan(ctx context.Context, req PurgeRequest) (PurgePlan, error) 
 		return PurgePlan{}, err
 	}
 
-	plan := PurgePlan{Batches: make([]PurgeCandidate, 0, len(batches)), Skipped: skipped}
+	identifiers, err := p.store.clientIdentifiers(ctx, distinctClients(batches))
+	if err != nil {
+		return PurgePlan{}, err
+	}
+
+	plan := PurgePlan{Batches: make([]PurgeCandidate, 0, len(batches)), Skipped: skipped, KeptFiles: []KeptFile{}}
 	for _, b := range batches {
 		items, err := p.store.countBatchItems(ctx, b.ID)
 		if err != nil {
@@ -158,9 +182,12 @@ func (p *Purger) Plan(ctx context.Context, req PurgeRequest) (PurgePlan, error) 
 
 		_, statErr := os.Lstat(p.storage.BatchDir(b.ID.String()))
 		plan.Batches = append(plan.Batches, PurgeCandidate{
-			BatchID: b.ID.String(), ClientID: b.ClientID.String(), Status: b.Status,
+			BatchID: b.ID.String(), ClientID: b.ClientID.String(), ClientIdentifier: identifiers[b.ClientID], Status: b.Status,
 			EndedAt: b.endedAt().UTC(), Items: items, FolderExists: statErr == nil,
 		})
+		if outside, _ := p.uploadOutsideStorage(b); outside && !fileMissing(b.UploadPath) {
+			plan.KeptFiles = append(plan.KeptFiles, KeptFile{BatchID: b.ID.String(), Path: b.UploadPath})
+		}
 	}
 
 	return plan, nil
@@ -172,7 +199,7 @@ func (p *Purger) Plan(ctx context.Context, req PurgeRequest) (PurgePlan, error) 
 func (p *Purger) Purge(ctx context.Context, req PurgeRequest) (PurgeResult, error) {
 	batches, skipped, err := p.selectBatches(ctx, req)
 	if err != nil {
-		return PurgeResult{Skipped: []PurgeSkip{}}, err
+		return PurgeResult{Skipped: []PurgeSkip{}, KeptFiles: []KeptFile{}}, err
 	}
 
 	result, err := p.deleteBatches(ctx, batches, triggerPurge)
@@ -237,14 +264,20 @@ func (p *Purger) selectBatches(ctx context.Context, req PurgeRequest) ([]finishe
 // removed is skipped. A database error or the end of ctx stops the loop,
 // and is returned with the counts so far.
 func (p *Purger) deleteBatches(ctx context.Context, batches []finishedBatch, trigger string) (PurgeResult, error) {
-	result := PurgeResult{Skipped: []PurgeSkip{}}
+	result := PurgeResult{Skipped: []PurgeSkip{}, KeptFiles: []KeptFile{}}
+	identifiers, err := p.store.clientIdentifiers(ctx, distinctClients(batches))
+	if err != nil {
+		return result, err
+	}
+
 	for _, b := range batches {
 		if err := ctx.Err(); err != nil {
 			return result, err
 		}
 
-		log := p.log.With().Str("batch_id", b.ID.String()).Str("client_id", b.ClientID.String()).Str("trigger", trigger).Logger()
-		removed, err := p.removeFolder(b)
+		log := p.log.With().Str("batch_id", b.ID.String()).Str("client_id", b.ClientID.String()).
+			Str("client_identifier", identifiers[b.ClientID]).Str("trigger", trigger).Logger()
+		removed, keptPath, err := p.removeFiles(b, trigger, log)
 		if err != nil {
 			log.Warn().Err(err).Msg(trigger + ": removing the batch folder failed; the batch is kept for a later run")
 			result.Skipped = append(result.Skipped, PurgeSkip{BatchID: b.ID.String(), Reason: SkipFolderNotRemoved})
@@ -256,19 +289,18 @@ func (p *Purger) deleteBatches(ctx context.Context, batches []finishedBatch, tri
 			result.DeletedFolders++
 		}
 
-		items, err := p.deleteItems(ctx, b.ID)
+		if keptPath != "" {
+			result.KeptFiles = append(result.KeptFiles, KeptFile{BatchID: b.ID.String(), Path: keptPath})
+		}
+
+		items, deleted, err := p.deleteRows(ctx, b.ID)
 		result.DeletedItems += items
 		if err != nil {
 			return result, err
 		}
 
-		deleted, err := p.store.deleteFinishedBatch(ctx, b.ID)
-		if err != nil {
-			return result, err
-		}
-
 		if !deleted {
-			log.Debug().Msg(trigger + ": batch already deleted by another process")
+			log.Debug().Int64("items", items).Msg(trigger + ": batch deleted by another process")
 
 			continue
 		}
@@ -282,46 +314,158 @@ func (p *Purger) deleteBatches(ctx context.Context, batches []finishedBatch, tri
 	return result, nil
 }
 
-// deleteItems deletes a batch's items piece by piece and returns how many
-// rows it deleted.
-func (p *Purger) deleteItems(ctx context.Context, id database.UUID) (int64, error) {
+// deleteRows deletes a batch's items piece by piece, then its row. It
+// returns how many items it deleted and whether it deleted the row itself.
+//
+// Several processes may delete the same batch at once. On PostgreSQL, a
+// piece DELETE that waited for another process's row locks skips the rows
+// that process removed and returns 0 while later pieces remain. So a piece
+// of 0 rows does not end the loop by itself: the row is deleted only when
+// no item is left, and while the row and some items remain the loop takes
+// the next piece. Each item is then deleted, and counted, by exactly one
+// piece of at most itemDeletePiece rows.
+func (p *Purger) deleteRows(ctx context.Context, id database.UUID) (int64, bool, error) {
 	var total int64
 	for {
 		n, err := p.store.deleteItemsPiece(ctx, id)
 		if err != nil {
-			return total, err
-		}
-
-		if n == 0 {
-			return total, nil
+			return total, false, err
 		}
 
 		total += n
-		if p.afterPiece != nil {
-			p.afterPiece(id)
+		if n > 0 && p.afterPiece != nil {
+			p.afterPiece(id, n)
 		}
 
 		if err := ctx.Err(); err != nil {
-			return total, err
+			return total, false, err
+		}
+
+		if n > 0 {
+			continue
+		}
+
+		deleted, err := p.store.deleteEmptyBatch(ctx, id)
+		if err != nil || deleted {
+			return total, deleted, err
+		}
+
+		exists, err := p.store.finishedBatchExists(ctx, id)
+		if err != nil || !exists {
+			return total, false, err
 		}
 	}
 }
 
-// removeFolder deletes the batch folder and reports whether it existed. A
-// file recorded outside that folder, left from an earlier
-// ImportStorage:BasePath, is removed as the worker would remove it.
-func (p *Purger) removeFolder(b finishedBatch) (bool, error) {
+// removeFiles deletes the batch folder and reports whether it existed. A
+// file that UploadPath names outside that folder is removed too when it is
+// inside the storage folder. Otherwise it stays, a warning is logged, and
+// keptPath returns its path, unless nothing exists there.
+func (p *Purger) removeFiles(b finishedBatch, trigger string, log zerolog.Logger) (removed bool, keptPath string, err error) {
 	dir := p.storage.BatchDir(b.ID.String())
 	_, statErr := os.Lstat(dir)
 	if err := p.storage.RemoveBatch(b.ID.String()); err != nil {
-		return false, err
+		return false, "", err
 	}
 
-	if b.UploadPath != "" && filepath.Dir(b.UploadPath) != dir {
+	outside, checkErr := p.uploadOutsideStorage(b)
+	switch {
+	case outside && fileMissing(b.UploadPath):
+		// Nothing to keep or to report.
+	case outside:
+		keptPath = b.UploadPath
+		log.Warn().Err(checkErr).Str("upload_path", b.UploadPath).Str("storage_path", p.storage.Base()).
+			Msg(trigger + ": the batch's upload file is outside ImportStorage:BasePath, so it is kept; delete it by hand once it is not needed")
+	case b.UploadPath != "" && filepath.Dir(b.UploadPath) != dir:
 		if err := p.storage.RemoveFile(b.UploadPath); err != nil {
-			return false, err
+			return false, "", err
 		}
 	}
 
-	return statErr == nil, nil
+	return statErr == nil, keptPath, nil
+}
+
+// uploadOutsideStorage reports whether b.UploadPath names a file outside
+// both the batch folder and the storage folder, which a purge must leave
+// in place. A path that cannot be checked counts as outside, with the
+// error.
+func (p *Purger) uploadOutsideStorage(b finishedBatch) (bool, error) {
+	if b.UploadPath == "" || filepath.Dir(b.UploadPath) == p.storage.BatchDir(b.ID.String()) {
+		return false, nil
+	}
+
+	inside, err := pathInside(p.storage.Base(), b.UploadPath)
+
+	return !inside, err
+}
+
+// fileMissing reports whether nothing exists at path.
+func fileMissing(path string) bool {
+	_, err := os.Lstat(path)
+
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// pathInside reports whether path names an entry below the folder base.
+// Both are made absolute and cleaned, and the symbolic links in the
+// folders that exist on the way are resolved, so neither ".." nor a linked
+// folder leads out. The last element of path is not resolved: os.Remove
+// deletes a link itself, never its target.
+func pathInside(base, path string) (bool, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false, fmt.Errorf("resolving %s: %w", path, err)
+	}
+
+	dir, err := resolveExisting(filepath.Dir(abs))
+	if err != nil {
+		return false, err
+	}
+
+	root, err := resolveExisting(base)
+	if err != nil {
+		return false, err
+	}
+
+	rel, err := filepath.Rel(root, filepath.Join(dir, filepath.Base(abs)))
+	if err != nil {
+		return false, nil
+	}
+
+	return rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)), nil
+}
+
+// resolveExisting resolves the symbolic links of the longest leading part
+// of the absolute path that exists, and appends the rest unchanged.
+func resolveExisting(path string) (string, error) {
+	resolved, err := filepath.EvalSymlinks(path)
+	if err == nil {
+		return resolved, nil
+	}
+
+	parent := filepath.Dir(path)
+	if !errors.Is(err, fs.ErrNotExist) || parent == path {
+		return "", fmt.Errorf("resolving %s: %w", path, err)
+	}
+
+	head, err := resolveExisting(parent)
+	if err != nil {
+		return "", err
+	}
+
+	return filepath.Join(head, filepath.Base(path)), nil
+}
+
+// distinctClients returns the client ids of batches, each once.
+func distinctClients(batches []finishedBatch) []database.UUID {
+	seen := make(map[database.UUID]bool, len(batches))
+	var ids []database.UUID
+	for _, b := range batches {
+		if !seen[b.ClientID] {
+			seen[b.ClientID] = true
+			ids = append(ids, b.ClientID)
+		}
+	}
+
+	return ids
 }

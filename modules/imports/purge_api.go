@@ -21,8 +21,8 @@ var (
 		`The body must be one JSON object, either {"batchIds": ["<uuid>", ...]} or {"olderThanDays": 30, "maxBatches": 100}; see "field" for the part that is wrong.`,
 		`O corpo deve ser um único objeto JSON, {"batchIds": ["<uuid>", ...]} ou {"olderThanDays": 30, "maxBatches": 100}; veja "field" para a parte errada.`)
 	errPurgeMode = httpserver.NewError(http.StatusBadRequest, "invalid_purge_mode",
-		`Send exactly one of "batchIds" (the batches to delete) or "olderThanDays" (delete the batches that ended more days ago than this).`,
-		`Envie exatamente um entre "batchIds" (os lotes a apagar) e "olderThanDays" (apagar os lotes que terminaram há mais dias que isso).`)
+		`Send exactly one of "batchIds" (the batches to delete) or "olderThanDays" (delete the batches that ended more days ago than this); see "field".`,
+		`Envie exatamente um entre "batchIds" (os lotes a apagar) e "olderThanDays" (apagar os lotes que terminaram há mais dias que isso); veja "field".`)
 	errPurgeBatchIDs = httpserver.NewError(http.StatusBadRequest, "invalid_batch_ids",
 		`The field "batchIds" must list from 1 to 1000 batch ids, each a UUID such as 3f2b8c1e-9a4d-4e7b-8c2a-1d5e6f7a8b9c; see "value".`,
 		`O campo "batchIds" deve listar de 1 a 1000 ids de lote, cada um um UUID como 3f2b8c1e-9a4d-4e7b-8c2a-1d5e6f7a8b9c; veja "value".`)
@@ -35,6 +35,10 @@ var (
 	errPurgeMaxWithIDs = httpserver.NewError(http.StatusBadRequest, "invalid_purge_mode",
 		`The field "maxBatches" applies only with "olderThanDays". Remove it: "batchIds" already lists the batches.`,
 		`O campo "maxBatches" vale só com "olderThanDays". Remova-o: "batchIds" já lista os lotes.`)
+	errPurgeTooLarge = httpserver.NewError(http.StatusRequestEntityTooLarge, "request_too_large",
+		`The body is larger than 1 MiB (1048576 bytes); see "maxBytes". List at most 1000 batch ids per request.`,
+		`O corpo é maior que 1 MiB (1048576 bytes); veja "maxBytes". Liste no máximo 1000 ids de lote por requisição.`).
+		With("maxBytes", maxPurgeBody)
 )
 
 // purgeFieldErrors are the errors of values of the wrong JSON type, by field.
@@ -58,6 +62,10 @@ var skipMessages = map[string][2]string{
 // maxPurgeBody bounds the request body; 1000 ids take about 40 KB.
 const maxPurgeBody = 1 << 20
 
+// maxEchoedValue bounds the JSON text of a wrong value that an error
+// response sends back in "value".
+const maxEchoedValue = 200
+
 // purgeBody is the JSON body of POST /admin/purge.
 type purgeBody struct {
 	BatchIDs      []string `json:"batchIds"`
@@ -77,6 +85,7 @@ type purgeResponse struct {
 	DeletedItems   int64               `json:"deletedItems"`
 	DeletedFolders int                 `json:"deletedFolders"`
 	Skipped        []purgeSkipResponse `json:"skipped"`
+	KeptFiles      []KeptFile          `json:"keptFiles"`
 }
 
 // purgeHandler serves POST /admin/purge.
@@ -101,7 +110,8 @@ func (h *purgeHandler) purge(c echo.Context) error {
 
 	log.Int("batch_ids", len(req.BatchIDs)).Bool("by_age", req.OlderThanDays != nil).
 		Int("deleted_batches", result.DeletedBatches).Int64("deleted_items", result.DeletedItems).
-		Int("deleted_folders", result.DeletedFolders).Int("skipped", len(result.Skipped)).Msg("admin: purge finished")
+		Int("deleted_folders", result.DeletedFolders).Int("skipped", len(result.Skipped)).
+		Int("kept_files", len(result.KeptFiles)).Msg("admin: purge finished")
 	if err != nil {
 		return httpserver.ErrUnavailable.WithCause(err)
 	}
@@ -109,7 +119,7 @@ func (h *purgeHandler) purge(c echo.Context) error {
 	portuguese := httpserver.PrefersPortuguese(c.Request())
 	resp := purgeResponse{
 		DeletedBatches: result.DeletedBatches, DeletedItems: result.DeletedItems, DeletedFolders: result.DeletedFolders,
-		Skipped: make([]purgeSkipResponse, 0, len(result.Skipped)),
+		Skipped: make([]purgeSkipResponse, 0, len(result.Skipped)), KeptFiles: result.KeptFiles,
 	}
 	for _, s := range result.Skipped {
 		messages := skipMessages[s.Reason]
@@ -131,7 +141,7 @@ func readPurgeRequest(c echo.Context) (PurgeRequest, error) {
 	raw, err := io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, maxPurgeBody))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return PurgeRequest{}, httpserver.ErrBodyTooLarge
+		return PurgeRequest{}, errPurgeTooLarge
 	}
 
 	if err != nil {
@@ -145,7 +155,7 @@ func readPurgeRequest(c echo.Context) (PurgeRequest, error) {
 		field := jsonErrorField(err)
 		if fieldErr, ok := purgeFieldErrors[field]; ok {
 			// A value of the wrong JSON type, such as "30" or 1.5 for a number.
-			return PurgeRequest{}, fieldErr.With("field", field).WithCause(err)
+			return PurgeRequest{}, fieldErr.With("field", field).With("value", sentValue(raw, field)).WithCause(err)
 		}
 
 		return PurgeRequest{}, errPurgeBody.With("field", field).WithCause(err)
@@ -157,7 +167,7 @@ func readPurgeRequest(c echo.Context) (PurgeRequest, error) {
 
 	switch {
 	case body.BatchIDs != nil && body.OlderThanDays != nil, body.BatchIDs == nil && body.OlderThanDays == nil:
-		return PurgeRequest{}, errPurgeMode
+		return PurgeRequest{}, errPurgeMode.With("field", "(body)")
 	case body.OlderThanDays != nil:
 		return olderThanRequest(body)
 	case body.MaxBatches != nil:
@@ -197,6 +207,49 @@ func olderThanRequest(body purgeBody) (PurgeRequest, error) {
 	}
 
 	return req, nil
+}
+
+// sentValue returns the value that the JSON body raw sent for field, to
+// show in an error about its type. For batchIds it is the first entry that
+// is not a string. A value whose JSON text is longer than maxEchoedValue
+// bytes is returned as the start of that text, ending in "...".
+func sentValue(raw []byte, field string) any {
+	var object map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &object); err != nil {
+		return nil
+	}
+
+	// encoding/json matches keys case-insensitively, so "BatchIds" fills
+	// the field batchIds.
+	value, ok := object[field]
+	for key, v := range object {
+		if !ok && strings.EqualFold(key, field) {
+			value, ok = v, true
+		}
+	}
+
+	var entries []json.RawMessage
+	if field == "batchIds" && json.Unmarshal(value, &entries) == nil {
+		for _, entry := range entries {
+			var text string
+			if json.Unmarshal(entry, &text) != nil {
+				value = entry
+
+				break
+			}
+		}
+	}
+
+	if len(value) > maxEchoedValue {
+		return strings.ToValidUTF8(string(value[:maxEchoedValue]), "") + "..."
+	}
+
+	var decoded any
+	if err := json.Unmarshal(value, &decoded); err != nil {
+		return nil
+	}
+
+	return decoded
 }
 
 // jsonErrorField names the part of the body a decoding error is about.

@@ -208,6 +208,7 @@ func TestPurgeEndpoint(t *testing.T) {
 		require.Equal(t, http.StatusOK, status, "%v", resp)
 		assert.EqualValues(t, 1, resp["deletedBatches"])
 		assert.Equal(t, []any{}, resp["skipped"])
+		assert.Equal(t, []any{}, resp["keptFiles"])
 		assert.False(t, api.batchExists(t, oldest.ID))
 		assert.True(t, api.batchExists(t, older.ID))
 
@@ -241,8 +242,8 @@ func TestPurgeEndpoint(t *testing.T) {
 			{"not JSON", `batchIds=1`, "invalid_body", "(body)"},
 			{"unknown field", `{"batchIds":["` + id + `"],"dryRun":true}`, "invalid_body", "dryRun"},
 			{"two objects", `{"olderThanDays":1}{"olderThanDays":2}`, "invalid_body", "(after the object)"},
-			{"no mode", `{}`, "invalid_purge_mode", ""},
-			{"both modes", `{"batchIds":["` + id + `"],"olderThanDays":3}`, "invalid_purge_mode", ""},
+			{"no mode", `{}`, "invalid_purge_mode", "(body)"},
+			{"both modes", `{"batchIds":["` + id + `"],"olderThanDays":3}`, "invalid_purge_mode", "(body)"},
 			{"maxBatches with ids", `{"batchIds":["` + id + `"],"maxBatches":3}`, "invalid_purge_mode", "maxBatches"},
 			{"empty ids", `{"batchIds":[]}`, "invalid_batch_ids", "batchIds"},
 			{"bad id", `{"batchIds":["` + id + `","batch-1"]}`, "invalid_batch_ids", "batchIds"},
@@ -276,6 +277,67 @@ func TestPurgeEndpoint(t *testing.T) {
 		status, _, resp := postPurge(t, api.url, adminKey, `{"batchIds":[`+strings.Join(tooMany, ",")+`]}`, nil)
 		assert.Equal(t, http.StatusBadRequest, status)
 		assert.Equal(t, "invalid_batch_ids", resp["code"])
+	})
+
+	t.Run("a value of the wrong type is sent back in value", func(t *testing.T) {
+		id := database.NewUUID().String()
+		long := strings.Repeat("x", 300)
+		cases := []struct {
+			name  string
+			body  string
+			code  string
+			value any
+		}{
+			{"number among ids", `{"batchIds":["` + id + `",42,true]}`, "invalid_batch_ids", float64(42)},
+			{"ids as one string", `{"batchIds":"` + id + `"}`, "invalid_batch_ids", id},
+			{"key in another case", `{"BatchIds":{"id":1}}`, "invalid_batch_ids", map[string]any{"id": float64(1)}},
+			{"days as text", `{"olderThanDays":"30"}`, "invalid_older_than_days", "30"},
+			{"fractional maxBatches", `{"olderThanDays":1,"maxBatches":2.5}`, "invalid_max_batches", 2.5},
+			{"long value cut", `{"batchIds":[{"note":"` + long + `"}]}`, "invalid_batch_ids", `{"note":"` + long[:191] + "..."},
+		}
+
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				status, _, resp := postPurge(t, api.url, adminKey, tc.body, nil)
+				assert.Equal(t, http.StatusBadRequest, status, "%v", resp)
+				assert.Equal(t, tc.code, resp["code"])
+				assert.Equal(t, tc.value, resp["value"])
+			})
+		}
+	})
+
+	t.Run("invalid_purge_mode in Portuguese names the field", func(t *testing.T) {
+		status, header, resp := postPurge(t, api.url, adminKey, `{}`, http.Header{"Accept-Language": {"pt-BR"}})
+		assert.Equal(t, http.StatusBadRequest, status)
+		assert.Equal(t, "pt-BR", header.Get("Content-Language"))
+		assert.Equal(t, "(body)", resp["field"])
+		assert.Contains(t, resp["message"], `veja "field"`)
+	})
+
+	t.Run("a body over 1 MiB gets request_too_large with maxBytes", func(t *testing.T) {
+		body := `{"batchIds":["` + strings.Repeat("a", 1<<20) + `"]}`
+		for _, language := range []string{"en", "pt-BR"} {
+			status, header, resp := postPurge(t, api.url, adminKey, body, http.Header{"Accept-Language": {language}})
+			assert.Equal(t, http.StatusRequestEntityTooLarge, status)
+			assert.Equal(t, language, header.Get("Content-Language"))
+			assert.Equal(t, "request_too_large", resp["code"])
+			assert.EqualValues(t, 1<<20, resp["maxBytes"])
+			assert.Contains(t, resp["message"], "1 MiB")
+		}
+	})
+
+	t.Run("reports an upload file outside the storage folder", func(t *testing.T) {
+		outside := filepath.Join(t.TempDir(), "leads.csv")
+		require.NoError(t, os.WriteFile(outside, []byte("phoneNumber\n1\n"), 0o600))
+		batch := api.addBatch(t, imports.StatusCompleted, time.Hour, 0)
+		require.NoError(t, api.db.Model(&imports.Batch{}).Where(`"Id" = ?`, batch.ID).Update("UploadPath", outside).Error)
+
+		status, _, resp := postPurge(t, api.url, adminKey, `{"batchIds":["`+batch.ID.String()+`"]}`, nil)
+		require.Equal(t, http.StatusOK, status, "%v", resp)
+		assert.EqualValues(t, 1, resp["deletedBatches"])
+		assert.Equal(t, []any{map[string]any{"batchId": batch.ID.String(), "path": outside}}, resp["keptFiles"])
+		assert.FileExists(t, outside)
+		assert.False(t, api.batchExists(t, batch.ID))
 	})
 
 	t.Run("leaves unrelated folders alone", func(t *testing.T) {

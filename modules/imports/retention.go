@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/dataflow/dataflow/modules/clients"
 	"github.com/dataflow/dataflow/platform/database"
 	"github.com/dataflow/dataflow/platform/metrics"
 )
@@ -92,6 +93,14 @@ type RetentionReport struct {
 	// Skipped counts batches kept because their folder could not be
 	// removed.
 	Skipped int
+	// KeptFiles counts upload files of deleted batches left on disk
+	// because they are outside ImportStorage:BasePath.
+	KeptFiles int
+	// InvalidPolicies counts ClientPolicies rows with RetentionDays below
+	// 1. The batches they apply to are kept, and the run counts as failed
+	// so that an alert on dataflow_retention_runs_total{result="error"}
+	// fires until the rows are fixed.
+	InvalidPolicies int
 }
 
 // Name returns "retention".
@@ -101,7 +110,7 @@ func (*Retention) Name() string { return "retention" }
 // ends. A failed run is logged and counted, and the next one comes at the
 // usual time.
 func (r *Retention) Run(ctx context.Context) error {
-	r.log.Info().Int("default_days", r.cfg.DefaultDays).Dur("interval", r.cfg.Interval).
+	r.log.Info().Int("default_days", r.cfg.DefaultDays).Str("interval", r.cfg.Interval.String()).
 		Int("max_batches_per_run", r.cfg.MaxBatchesPerRun).Msg("retention: started")
 
 	// Jitter spreads the first runs of workers that start together.
@@ -127,12 +136,18 @@ func (r *Retention) Run(ctx context.Context) error {
 	}
 }
 
+// logRun logs the counts of a run and counts the run in
+// dataflow_retention_runs_total: as an error when it failed or found an
+// invalid RetentionDays.
 func (r *Retention) logRun(report RetentionReport, err error) {
 	event := r.log.Debug()
 	switch {
 	case err != nil:
 		metrics.RetentionRuns.WithLabelValues("error").Inc()
 		event = r.log.Error().Err(err)
+	case report.InvalidPolicies > 0:
+		metrics.RetentionRuns.WithLabelValues("error").Inc()
+		event = r.log.Error()
 	case report != RetentionReport{}:
 		metrics.RetentionRuns.WithLabelValues("ok").Inc()
 		event = r.log.Info()
@@ -143,7 +158,8 @@ func (r *Retention) logRun(report RetentionReport, err error) {
 	event.Int("deleted_batches", report.DeletedBatches).Int64("deleted_items", report.DeletedItems).
 		Int("deleted_folders", report.DeletedFolders).Int("orphan_folders", report.OrphanFolders).
 		Int("finished_folders", report.FinishedFolders).Int("skipped", report.Skipped).
-		Dur("next_run_in", r.cfg.Interval).Msg("retention: run finished")
+		Int("kept_files", report.KeptFiles).Int("invalid_policies", report.InvalidPolicies).
+		Str("next_run_in", r.cfg.Interval.String()).Msg("retention: run finished")
 }
 
 // RunOnce deletes up to MaxBatchesPerRun expired batches, oldest first,
@@ -151,7 +167,8 @@ func (r *Retention) logRun(report RetentionReport, err error) {
 // part way.
 func (r *Retention) RunOnce(ctx context.Context) (RetentionReport, error) {
 	var report RetentionReport
-	expired, err := r.expiredBatches(ctx)
+	expired, invalid, err := r.expiredBatches(ctx)
+	report.InvalidPolicies = invalid
 	if err != nil {
 		return report, err
 	}
@@ -161,6 +178,7 @@ func (r *Retention) RunOnce(ctx context.Context) (RetentionReport, error) {
 	report.DeletedItems = result.DeletedItems
 	report.DeletedFolders = result.DeletedFolders
 	report.Skipped = len(result.Skipped)
+	report.KeptFiles = len(result.KeptFiles)
 	if err != nil {
 		return report, err
 	}
@@ -171,14 +189,17 @@ func (r *Retention) RunOnce(ctx context.Context) (RetentionReport, error) {
 }
 
 // expiredBatches returns up to MaxBatchesPerRun finished batches past
-// their client's retention, oldest first. Clients without RetentionDays of
+// their client's retention, oldest first, and the number of ClientPolicies
+// rows with an invalid RetentionDays. Clients without RetentionDays of
 // their own share one query with the default period; the others are
 // queried by period.
-func (r *Retention) expiredBatches(ctx context.Context) ([]finishedBatch, error) {
+func (r *Retention) expiredBatches(ctx context.Context) ([]finishedBatch, int, error) {
 	periods, err := r.periods(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+
+	invalid := periods.invalidRows
 
 	now := r.now().UTC()
 	limit := r.cfg.MaxBatchesPerRun
@@ -187,7 +208,7 @@ func (r *Retention) expiredBatches(ctx context.Context) ([]finishedBatch, error)
 		found, err := r.purger.store.finishedBefore(ctx, now.AddDate(0, 0, -periods.defaultDays), limit,
 			clientScope{withoutOwnRetention: true})
 		if err != nil {
-			return nil, err
+			return nil, invalid, err
 		}
 
 		all = append(all, found...)
@@ -198,7 +219,7 @@ func (r *Retention) expiredBatches(ctx context.Context) ([]finishedBatch, error)
 			group := clientIDs[start:min(start+idsPerQuery, len(clientIDs))]
 			found, err := r.purger.store.finishedBefore(ctx, now.AddDate(0, 0, -days), limit, clientScope{only: group})
 			if err != nil {
-				return nil, err
+				return nil, invalid, err
 			}
 
 			all = append(all, found...)
@@ -207,7 +228,7 @@ func (r *Retention) expiredBatches(ctx context.Context) ([]finishedBatch, error)
 
 	slices.SortFunc(all, endedBefore)
 
-	return all[:min(len(all), limit)], nil
+	return all[:min(len(all), limit)], invalid, nil
 }
 
 // retentionPeriods are the retention periods in days in effect now.
@@ -218,11 +239,14 @@ type retentionPeriods struct {
 	defaultDays int
 	// byDays lists the clients with RetentionDays of their own by period.
 	byDays map[int][]database.UUID
+	// invalidRows counts the rows whose RetentionDays is below 1.
+	invalidRows int
 }
 
 // periods reads ClientPolicies. A RetentionDays below 1 can only come from
 // a row written by hand. Deleting on a wrong value cannot be undone, so the
-// batches it applies to are kept and the row is logged.
+// batches it applies to are kept, and the row is logged with its Id and
+// client so that an operator can fix it.
 func (r *Retention) periods(ctx context.Context) (retentionPeriods, error) {
 	rows, err := r.purger.store.allPolicies(ctx)
 	if err != nil {
@@ -230,24 +254,22 @@ func (r *Retention) periods(ctx context.Context) (retentionPeriods, error) {
 	}
 
 	p := retentionPeriods{defaultDays: r.cfg.DefaultDays, byDays: map[int][]database.UUID{}}
-	globalSeen := false
-	own := map[database.UUID]*int{}
+	var global *clients.Policy
+	own := map[database.UUID]clients.Policy{}
 	var withOwn []database.UUID
 	hasOwn := map[database.UUID]bool{}
 	for _, row := range rows {
 		if row.ClientID == nil {
-			if !globalSeen && row.RetentionDays != nil {
-				p.defaultDays = *row.RetentionDays
+			if global == nil {
+				global = &row
 			}
-
-			globalSeen = true
 
 			continue
 		}
 
 		id := *row.ClientID
 		if _, seen := own[id]; !seen {
-			own[id] = row.RetentionDays
+			own[id] = row
 		}
 
 		// Every client with a row that sets RetentionDays is left out of
@@ -259,24 +281,29 @@ func (r *Retention) periods(ctx context.Context) (retentionPeriods, error) {
 		}
 	}
 
-	if p.defaultDays < 1 {
-		r.log.Error().Int("retention_days", p.defaultDays).
-			Msg("retention: the global ClientPolicies row has RetentionDays below 1; clients without their own RetentionDays keep their batches until it is fixed")
-		p.defaultDays = 0
+	if global != nil && global.RetentionDays != nil {
+		p.defaultDays = *global.RetentionDays
+		if p.defaultDays < 1 {
+			p.invalidRows++
+			r.log.Error().Str("policy_id", global.ID.String()).Int("retention_days", p.defaultDays).
+				Msg("retention: the global ClientPolicies row has RetentionDays below 1; clients without their own RetentionDays keep their batches until it is fixed")
+			p.defaultDays = 0
+		}
 	}
 
+	var invalid []clients.Policy
 	for _, id := range withOwn {
 		days := p.defaultDays
-		if v := own[id]; v != nil {
+		if v := own[id].RetentionDays; v != nil {
 			days = *v
+			if days < 1 {
+				invalid = append(invalid, own[id])
+
+				continue
+			}
 		}
 
 		if days < 1 {
-			if own[id] != nil {
-				r.log.Error().Str("client_id", id.String()).Int("retention_days", days).
-					Msg("retention: the client's ClientPolicies row has RetentionDays below 1; its batches are kept until it is fixed")
-			}
-
 			continue
 		}
 
@@ -285,6 +312,32 @@ func (r *Retention) periods(ctx context.Context) (retentionPeriods, error) {
 	}
 
 	p.defaultDays = min(p.defaultDays, maxRetentionDays)
+	p.invalidRows += len(invalid)
+	r.logInvalidPolicies(ctx, invalid)
 
 	return p, nil
+}
+
+// logInvalidPolicies logs each client row whose RetentionDays is below 1,
+// naming the row and the client's identifier.
+func (r *Retention) logInvalidPolicies(ctx context.Context, rows []clients.Policy) {
+	if len(rows) == 0 {
+		return
+	}
+
+	ids := make([]database.UUID, len(rows))
+	for i, row := range rows {
+		ids[i] = *row.ClientID
+	}
+
+	identifiers, err := r.purger.store.clientIdentifiers(ctx, ids)
+	if err != nil {
+		r.log.Warn().Err(err).Msg("retention: loading the identifiers of clients with an invalid RetentionDays failed")
+	}
+
+	for _, row := range rows {
+		r.log.Error().Str("policy_id", row.ID.String()).Str("client_id", row.ClientID.String()).
+			Str("client_identifier", identifiers[*row.ClientID]).Int("retention_days", *row.RetentionDays).
+			Msg("retention: a client's ClientPolicies row has RetentionDays below 1; its batches are kept until it is fixed")
+	}
 }

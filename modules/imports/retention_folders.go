@@ -39,19 +39,25 @@ func (r *Retention) cleanFolders(ctx context.Context) (orphans, finished int, er
 		return 0, 0, err
 	}
 
-	status := make(map[database.UUID]string, len(rows))
+	byID := make(map[database.UUID]finishedBatch, len(rows))
 	for _, b := range rows {
-		status[b.ID] = b.Status
+		byID[b.ID] = b
+	}
+
+	identifiers, err := r.purger.store.clientIdentifiers(ctx, distinctClients(rows))
+	if err != nil {
+		return 0, 0, err
 	}
 
 	now := r.now()
 	for _, f := range folders {
 		log := r.log.With().Str("batch_id", f.id.String()).Logger()
-		st, exists := status[f.id]
+		b, exists := byID[f.id]
 		switch {
-		case exists && !slices.Contains(terminalStatuses, st):
+		case exists && !slices.Contains(terminalStatuses, b.Status):
 			continue
 		case exists:
+			log := log.With().Str("client_id", b.ClientID.String()).Str("client_identifier", identifiers[b.ClientID]).Logger()
 			if err := r.purger.storage.RemoveBatch(f.id.String()); err != nil {
 				log.Warn().Err(err).Msg("retention: removing the folder of a finished batch failed")
 
@@ -59,7 +65,7 @@ func (r *Retention) cleanFolders(ctx context.Context) (orphans, finished int, er
 			}
 
 			finished++
-			log.Info().Str("status", st).Msg("retention: removed the folder of a finished batch")
+			log.Info().Str("status", b.Status).Msg("retention: removed the folder of a finished batch")
 		default:
 			changed, err := lastChange(f.path)
 			if err != nil {

@@ -28,7 +28,9 @@ func TestRetentionSQLServerStatements(t *testing.T) {
 	_, _ = s.allPolicies(ctx)
 	_, _ = s.countBatchItems(ctx, id)
 	_, _ = s.deleteItemsPiece(ctx, id)
-	_, _ = s.deleteFinishedBatch(ctx, id)
+	_, _ = s.deleteEmptyBatch(ctx, id)
+	_, _ = s.finishedBatchExists(ctx, id)
+	_, _ = s.clientIdentifiers(ctx, []database.UUID{id, id})
 
 	dbtest.CheckSQL(t, filepath.Join("testdata", "sqlserver_retention.sql"), rec.Statements())
 }

@@ -147,15 +147,60 @@ func (s *store) deleteItemsPiece(ctx context.Context, id database.UUID) (int64, 
 	return res.RowsAffected, nil
 }
 
-// deleteFinishedBatch deletes the batch row when it is in a final status.
-// It returns false when the row is gone already or not final, which a
-// batch never becomes once it is final, so false means another process
-// deleted it first.
-func (s *store) deleteFinishedBatch(ctx context.Context, id database.UUID) (bool, error) {
-	res := s.db.WithContext(ctx).Exec(s.db.Render("DELETE FROM {ImportBatches} WHERE {Id} = ? AND {Status} IN ?"), id, terminalStatuses)
+// deleteEmptyBatch deletes the batch row when it is in a final status and
+// has no ImportItems rows left. It returns false when the row is gone, is
+// not final, or still has items. The NOT EXISTS condition keeps ON DELETE
+// CASCADE from removing items. Without it, a process that lost a race for
+// a piece of items could delete the row while another process is still
+// deleting the rest, and the cascade would delete them all in one
+// statement.
+func (s *store) deleteEmptyBatch(ctx context.Context, id database.UUID) (bool, error) {
+	res := s.db.WithContext(ctx).Exec(s.db.Render(
+		"DELETE FROM {ImportBatches} WHERE {Id} = ? AND {Status} IN ? "+
+			"AND NOT EXISTS (SELECT 1 FROM {ImportItems} WHERE {BatchId} = ?)"),
+		id, terminalStatuses, id)
 	if res.Error != nil {
 		return false, fmt.Errorf("deleting batch %s: %w", id, res.Error)
 	}
 
 	return res.RowsAffected == 1, nil
+}
+
+// finishedBatchExists reports whether the batch row exists in a final
+// status. A batch never leaves a final status, so false means that
+// another process deleted it.
+func (s *store) finishedBatchExists(ctx context.Context, id database.UUID) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Raw(s.db.Render("SELECT COUNT(*) FROM {ImportBatches} WHERE {Id} = ? AND {Status} IN ?"),
+		id, terminalStatuses).Scan(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("checking whether batch %s still exists: %w", id, err)
+	}
+
+	return n > 0, nil
+}
+
+// clientIdentifiers returns the ClientIdentifier of each client in ids
+// that has a Clients row, for the logs and the dry-run output.
+func (s *store) clientIdentifiers(ctx context.Context, ids []database.UUID) (map[database.UUID]string, error) {
+	out := make(map[database.UUID]string, len(ids))
+	for start := 0; start < len(ids); start += idsPerQuery {
+		group := ids[start:min(start+idsPerQuery, len(ids))]
+
+		var rows []struct {
+			ID         database.UUID `gorm:"column:Id"`
+			Identifier string        `gorm:"column:ClientIdentifier"`
+		}
+		err := s.db.WithContext(ctx).Raw(s.db.Render("SELECT {Id}, {ClientIdentifier} FROM {Clients} WHERE {Id} IN ?"), group).
+			Scan(&rows).Error
+		if err != nil {
+			return nil, fmt.Errorf("loading client identifiers: %w", err)
+		}
+
+		for _, r := range rows {
+			out[r.ID] = r.Identifier
+		}
+	}
+
+	return out, nil
 }

@@ -1,10 +1,14 @@
 package imports
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +38,40 @@ type retentionBundle struct {
 	retention *Retention
 	clientA   database.UUID
 	clientB   database.UUID
+	// logs contains what the purger and the retention job logged.
+	logs *logBuffer
+}
+
+// logBuffer is a log destination that goroutines share.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+
+	return l.buf.Write(p)
+}
+
+// lineWith returns the first logged line that contains every part, or "".
+func (l *logBuffer) lineWith(parts ...string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+
+	for _, line := range strings.Split(l.buf.String(), "\n") {
+		matched := true
+		for _, part := range parts {
+			matched = matched && strings.Contains(line, part)
+		}
+
+		if matched {
+			return line
+		}
+	}
+
+	return ""
 }
 
 func setupRetention(t *testing.T, open func(testing.TB) *database.DB, cfg RetentionConfig) *retentionBundle {
@@ -51,10 +89,10 @@ func setupRetention(t *testing.T, open func(testing.TB) *database.DB, cfg Retent
 	files, err := storage.New(filepath.Join(t.TempDir(), "uploads"))
 	require.NoError(t, err)
 
-	b := &retentionBundle{db: conn, store: &store{db: conn, now: clk.Now}, storage: files, clock: clk}
+	b := &retentionBundle{db: conn, store: &store{db: conn, now: clk.Now}, storage: files, clock: clk, logs: &logBuffer{}}
 	b.clientA = b.addClient(t, "client-a")
 	b.clientB = b.addClient(t, "client-b")
-	b.purger = NewPurger(conn, files, zerolog.New(zerolog.NewTestWriter(t)), clk.Now)
+	b.purger = NewPurger(conn, files, zerolog.New(io.MultiWriter(zerolog.NewTestWriter(t), b.logs)), clk.Now)
 	b.retention = NewRetention(cfg, b.purger)
 
 	return b
@@ -70,12 +108,15 @@ func (b *retentionBundle) addClient(t *testing.T, identifier string) database.UU
 	return c.ID
 }
 
-// addPolicy adds a ClientPolicies row; a nil client makes the global row.
-func (b *retentionBundle) addPolicy(t *testing.T, client *database.UUID, days *int, createdAt time.Time) {
+// addPolicy adds a ClientPolicies row and returns its id; a nil client
+// makes the global row.
+func (b *retentionBundle) addPolicy(t *testing.T, client *database.UUID, days *int, createdAt time.Time) database.UUID {
 	t.Helper()
 
 	p := clients.Policy{ID: database.NewUUID(), ClientID: client, RetentionDays: days, CreatedAt: createdAt.UTC()}
 	require.NoError(t, b.db.Create(&p).Error)
+
+	return p.ID
 }
 
 // batchSpec describes a batch to create.
@@ -87,6 +128,9 @@ type batchSpec struct {
 	items    int
 	folder   bool
 	parent   *database.UUID
+	// uploadPath, when set, is the UploadPath of the row instead of the
+	// file in the folder.
+	uploadPath string
 }
 
 // addBatch creates a batch with its items and, when asked, an upload
@@ -108,6 +152,10 @@ func (b *retentionBundle) addBatch(t *testing.T, spec batchSpec) Batch {
 		saved, err := b.storage.Save(id.String(), "leads.ndjson", bytesReader([]byte(`{"phoneNumber":"1"}`+"\n")), 0)
 		require.NoError(t, err)
 		batch.UploadPath = saved.Path
+	}
+
+	if spec.uploadPath != "" {
+		batch.UploadPath = spec.uploadPath
 	}
 
 	require.NoError(t, b.store.createBatch(ctx, &batch))
@@ -209,6 +257,39 @@ func TestRetention(t *testing.T) {
 				assert.True(t, b.folderExists(pending.ID), "a Pending batch keeps its file")
 			})
 
+			t.Run("logs name the client of each batch and folder", func(t *testing.T) {
+				b := setupRetention(t, engine.Open, RetentionConfig{DefaultDays: 30})
+				expired := b.addBatch(t, batchSpec{client: b.clientA, status: StatusCompleted, endedAgo: 31 * day, items: 2})
+				finished := b.addBatch(t, batchSpec{client: b.clientB, status: StatusFailed, endedAgo: day, folder: true})
+
+				report, err := b.retention.RunOnce(context.Background())
+				require.NoError(t, err)
+				require.Equal(t, 1, report.DeletedBatches)
+				require.Equal(t, 1, report.FinishedFolders)
+
+				assert.NotEmpty(t, b.logs.lineWith("retention: deleted batch", `"batch_id":"`+expired.ID.String()+`"`,
+					`"client_id":"`+b.clientA.String()+`"`, `"client_identifier":"client-a"`))
+				assert.NotEmpty(t, b.logs.lineWith("retention: removed the folder of a finished batch", `"batch_id":"`+finished.ID.String()+`"`,
+					`"client_id":"`+b.clientB.String()+`"`, `"client_identifier":"client-b"`))
+			})
+
+			t.Run("keeps an upload file outside the storage folder", func(t *testing.T) {
+				b := setupRetention(t, engine.Open, RetentionConfig{DefaultDays: 30})
+				outside := filepath.Join(t.TempDir(), "leads.csv")
+				require.NoError(t, os.WriteFile(outside, []byte("phoneNumber\n1\n"), 0o600))
+				batch := b.addBatch(t, batchSpec{client: b.clientA, status: StatusCompleted, endedAgo: 31 * day, uploadPath: outside})
+
+				report, err := b.retention.RunOnce(context.Background())
+				require.NoError(t, err)
+
+				assert.Equal(t, 1, report.DeletedBatches)
+				assert.Equal(t, 1, report.KeptFiles)
+				assert.False(t, b.exists(t, batch.ID))
+				assert.FileExists(t, outside)
+				assert.NotEmpty(t, b.logs.lineWith(`"level":"warn"`, "retention: the batch's upload file is outside ImportStorage:BasePath",
+					`"batch_id":"`+batch.ID.String()+`"`, `"client_id":"`+b.clientA.String()+`"`))
+			})
+
 			t.Run("client and global RetentionDays override the setting", func(t *testing.T) {
 				b := setupRetention(t, engine.Open, RetentionConfig{DefaultDays: 30})
 				clientC := b.addClient(t, "client-c")
@@ -245,17 +326,54 @@ func TestRetention(t *testing.T) {
 				}
 			})
 
-			t.Run("RetentionDays below 1 keeps the batches", func(t *testing.T) {
+			t.Run("RetentionDays below 1 keeps the batches and fails the run", func(t *testing.T) {
 				b := setupRetention(t, engine.Open, RetentionConfig{DefaultDays: 30})
-				b.addPolicy(t, &b.clientA, days(0), b.clock.Now())
+				policyID := b.addPolicy(t, &b.clientA, days(0), b.clock.Now())
 				keptA := b.addBatch(t, batchSpec{client: b.clientA, status: StatusCompleted, endedAgo: 400 * day})
 				goneB := b.addBatch(t, batchSpec{client: b.clientB, status: StatusCompleted, endedAgo: 400 * day})
+				failedRuns := testutil.ToFloat64(metrics.RetentionRuns.WithLabelValues("error"))
 
-				_, err := b.retention.RunOnce(context.Background())
+				report, err := b.retention.RunOnce(context.Background())
+				require.NoError(t, err)
+				b.retention.logRun(report, err)
+
+				assert.True(t, b.exists(t, keptA.ID))
+				assert.False(t, b.exists(t, goneB.ID), "the other client's batches are deleted in the same run")
+				assert.Equal(t, 1, report.DeletedBatches)
+				assert.Equal(t, 1, report.InvalidPolicies)
+				assert.InDelta(t, failedRuns+1, testutil.ToFloat64(metrics.RetentionRuns.WithLabelValues("error")), 0)
+				assert.NotEmpty(t, b.logs.lineWith(`"level":"error"`, "RetentionDays below 1", `"policy_id":"`+policyID.String()+`"`,
+					`"client_identifier":"client-a"`, `"client_id":"`+b.clientA.String()+`"`), "no error line names the row and the client")
+				assert.NotEmpty(t, b.logs.lineWith(`"level":"error"`, "retention: run finished", `"invalid_policies":1`))
+			})
+
+			t.Run("global RetentionDays below 1 keeps the default clients' batches", func(t *testing.T) {
+				b := setupRetention(t, engine.Open, RetentionConfig{DefaultDays: 30})
+				policyID := b.addPolicy(t, nil, days(-3), b.clock.Now())
+				b.addPolicy(t, &b.clientB, days(10), b.clock.Now())
+				keptA := b.addBatch(t, batchSpec{client: b.clientA, status: StatusCompleted, endedAgo: 400 * day})
+				goneB := b.addBatch(t, batchSpec{client: b.clientB, status: StatusCompleted, endedAgo: 11 * day})
+
+				report, err := b.retention.RunOnce(context.Background())
 				require.NoError(t, err)
 
 				assert.True(t, b.exists(t, keptA.ID))
 				assert.False(t, b.exists(t, goneB.ID))
+				assert.Equal(t, 1, report.InvalidPolicies)
+				assert.NotEmpty(t, b.logs.lineWith(`"level":"error"`, "global ClientPolicies row", `"policy_id":"`+policyID.String()+`"`))
+			})
+
+			t.Run("a run that changed nothing counts as ok", func(t *testing.T) {
+				b := setupRetention(t, engine.Open, RetentionConfig{DefaultDays: 30, Interval: 90 * time.Minute})
+				okRuns := testutil.ToFloat64(metrics.RetentionRuns.WithLabelValues("ok"))
+
+				report, err := b.retention.RunOnce(context.Background())
+				require.NoError(t, err)
+				b.retention.logRun(report, err)
+
+				assert.Equal(t, RetentionReport{}, report)
+				assert.InDelta(t, okRuns+1, testutil.ToFloat64(metrics.RetentionRuns.WithLabelValues("ok")), 0)
+				assert.NotEmpty(t, b.logs.lineWith("retention: run finished", `"next_run_in":"1h30m0s"`))
 			})
 
 			t.Run("deletes at most MaxBatchesPerRun, oldest first", func(t *testing.T) {
@@ -309,7 +427,7 @@ func TestRetention(t *testing.T) {
 				// process killed at that point would.
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
-				b.purger.afterPiece = func(database.UUID) { cancel() }
+				b.purger.afterPiece = func(database.UUID, int64) { cancel() }
 
 				report, err := b.retention.RunOnce(ctx)
 				require.ErrorIs(t, err, context.Canceled)
@@ -445,6 +563,63 @@ func TestPurger(t *testing.T) {
 				assert.True(t, b.exists(t, running.ID))
 			})
 
+			t.Run("deletes only upload files inside the storage folder", func(t *testing.T) {
+				b := setupRetention(t, engine.Open, RetentionConfig{})
+				writeFile := func(path string) string {
+					require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o750))
+					require.NoError(t, os.WriteFile(path, []byte("phoneNumber\n1\n"), 0o600))
+
+					return path
+				}
+
+				outsideDir := t.TempDir()
+				elsewhere := writeFile(filepath.Join(outsideDir, "elsewhere.csv"))
+				// The storage folder is {temp}/uploads, so this path climbs out
+				// of it.
+				dotted := filepath.Join(b.storage.Base(), database.NewUUID().String(), "..", "..", "dotted.csv")
+				writeFile(filepath.Clean(dotted))
+				// A folder inside the storage folder that links outside it.
+				linkedDir := t.TempDir()
+				linkedFile := writeFile(filepath.Join(linkedDir, "linked.csv"))
+				require.NoError(t, os.Symlink(linkedDir, filepath.Join(b.storage.Base(), "linked")))
+				throughLink := filepath.Join(b.storage.Base(), "linked", "linked.csv")
+				// A file under the storage folder but outside the batch's own
+				// folder, as an older layout would have left it.
+				inside := writeFile(filepath.Join(b.storage.Base(), "old-layout", "inside.csv"))
+				missing := filepath.Join(outsideDir, "missing.csv")
+
+				spec := func(path string) batchSpec {
+					return batchSpec{client: b.clientA, status: StatusCompleted, endedAgo: day, uploadPath: path}
+				}
+				batchElsewhere := b.addBatch(t, spec(elsewhere))
+				batchDotted := b.addBatch(t, spec(dotted))
+				batchLinked := b.addBatch(t, spec(throughLink))
+				batchInside := b.addBatch(t, spec(inside))
+				batchMissing := b.addBatch(t, spec(missing))
+				req := PurgeRequest{BatchIDs: []database.UUID{batchElsewhere.ID, batchDotted.ID, batchLinked.ID, batchInside.ID, batchMissing.ID}}
+				wantKept := []KeptFile{
+					{BatchID: batchElsewhere.ID.String(), Path: elsewhere},
+					{BatchID: batchDotted.ID.String(), Path: dotted},
+					{BatchID: batchLinked.ID.String(), Path: throughLink},
+				}
+
+				plan, err := b.purger.Plan(context.Background(), req)
+				require.NoError(t, err)
+				assert.Equal(t, wantKept, plan.KeptFiles)
+
+				result, err := b.purger.Purge(context.Background(), req)
+				require.NoError(t, err)
+
+				assert.Equal(t, 5, result.DeletedBatches)
+				assert.Equal(t, wantKept, result.KeptFiles)
+				assert.FileExists(t, elsewhere)
+				assert.FileExists(t, filepath.Clean(dotted))
+				assert.FileExists(t, linkedFile)
+				assert.NoFileExists(t, inside, "a file inside the storage folder is deleted")
+				assert.NotEmpty(t, b.logs.lineWith(`"level":"warn"`, "purge: the batch's upload file is outside ImportStorage:BasePath",
+					`"batch_id":"`+batchLinked.ID.String()+`"`, `"client_identifier":"client-a"`))
+			})
+
 			t.Run("plan changes nothing", func(t *testing.T) {
 				b := setupRetention(t, engine.Open, RetentionConfig{})
 				batch := b.addBatch(t, batchSpec{client: b.clientA, status: StatusCompleted, endedAgo: 2 * day, items: 7, folder: true})
@@ -456,6 +631,8 @@ func TestPurger(t *testing.T) {
 				require.Len(t, plan.Batches, 1)
 				assert.Equal(t, batch.ID.String(), plan.Batches[0].BatchID)
 				assert.Equal(t, b.clientA.String(), plan.Batches[0].ClientID)
+				assert.Equal(t, "client-a", plan.Batches[0].ClientIdentifier)
+				assert.Empty(t, plan.KeptFiles)
 				assert.Equal(t, int64(7), plan.Batches[0].Items)
 				assert.True(t, plan.Batches[0].FolderExists)
 				assert.True(t, plan.Batches[0].EndedAt.Equal(*batch.CompletedAt), "ended at %s", plan.Batches[0].EndedAt)
@@ -463,6 +640,115 @@ func TestPurger(t *testing.T) {
 				assert.True(t, b.exists(t, batch.ID))
 				assert.Equal(t, int64(7), b.itemCount(t, batch.ID))
 				assert.True(t, b.folderExists(batch.ID))
+			})
+
+			t.Run("two purgers at once delete each item once", func(t *testing.T) {
+				piece := itemDeletePiece
+				itemDeletePiece = 7
+				t.Cleanup(func() { itemDeletePiece = piece })
+
+				b := setupRetention(t, engine.Open, RetentionConfig{})
+				const batchCount, itemsPerBatch = 6, 80
+				var ids []database.UUID
+				for range batchCount {
+					batch := b.addBatch(t, batchSpec{client: b.clientA, status: StatusCompleted, endedAgo: 40 * day, items: itemsPerBatch, folder: true})
+					ids = append(ids, batch.ID)
+				}
+
+				// Both purgers select the same batches in the same order, so
+				// their pieces compete for the same rows.
+				second := NewPurger(b.db, b.storage, b.purger.log, b.clock.Now)
+				var mu sync.Mutex
+				var pieces []int64
+				recordPiece := func(_ database.UUID, deleted int64) {
+					mu.Lock()
+					defer mu.Unlock()
+
+					pieces = append(pieces, deleted)
+				}
+				b.purger.afterPiece, second.afterPiece = recordPiece, recordPiece
+
+				start := make(chan struct{})
+				results := make([]PurgeResult, 2)
+				errs := make([]error, 2)
+				var wg sync.WaitGroup
+				for i, p := range []*Purger{b.purger, second} {
+					wg.Go(func() {
+						<-start
+						results[i], errs[i] = p.Purge(context.Background(), PurgeRequest{OlderThanDays: days(30)})
+					})
+				}
+
+				close(start)
+				wg.Wait()
+				require.NoError(t, errs[0])
+				require.NoError(t, errs[1])
+
+				assert.Equal(t, batchCount, results[0].DeletedBatches+results[1].DeletedBatches, "each batch row is counted by one purger")
+				assert.Equal(t, int64(batchCount*itemsPerBatch), results[0].DeletedItems+results[1].DeletedItems,
+					"each item is deleted, and counted, by one piece; a lower sum means ON DELETE CASCADE removed items")
+				var fromPieces int64
+				for _, n := range pieces {
+					assert.LessOrEqual(t, n, int64(7), "a piece deleted more rows than itemDeletePiece")
+					fromPieces += n
+				}
+
+				assert.Equal(t, int64(batchCount*itemsPerBatch), fromPieces)
+				for _, id := range ids {
+					assert.False(t, b.exists(t, id), "batch %s", id)
+					assert.Zero(t, b.itemCount(t, id), "items of batch %s", id)
+					assert.False(t, b.folderExists(id), "folder of batch %s", id)
+				}
+			})
+
+			t.Run("a purger that waited for another one's piece goes on piece by piece", func(t *testing.T) {
+				if engine.Name != "postgres" {
+					t.Skip("only PostgreSQL among the test engines lets a DELETE wait for row locks and then skip the rows")
+				}
+
+				piece := itemDeletePiece
+				itemDeletePiece = 5
+				t.Cleanup(func() { itemDeletePiece = piece })
+
+				b := setupRetention(t, engine.Open, RetentionConfig{})
+				batch := b.addBatch(t, batchSpec{client: b.clientA, status: StatusCompleted, endedAgo: 2 * day, items: 20})
+				var pieces []int64
+				b.purger.afterPiece = func(_ database.UUID, deleted int64) { pieces = append(pieces, deleted) }
+
+				// Another process deletes the first piece and has not
+				// committed yet.
+				tx := b.db.Begin()
+				require.NoError(t, tx.Error)
+				t.Cleanup(func() { tx.Rollback() })
+				var holder int64
+				require.NoError(t, tx.Raw("SELECT pg_backend_pid()").Scan(&holder).Error)
+				require.NoError(t, tx.Exec(`DELETE FROM "ImportItems" WHERE "BatchId" = ? AND "Sequence" < 5`, batch.ID).Error)
+
+				done := make(chan PurgeResult, 1)
+				failed := make(chan error, 1)
+				go func() {
+					result, err := b.purger.Purge(context.Background(), PurgeRequest{BatchIDs: []database.UUID{batch.ID}})
+					failed <- err
+					done <- result
+				}()
+
+				// The purger's first piece covers the same rows, so it waits
+				// for the open transaction.
+				require.Eventually(t, func() bool {
+					var waiting int64
+					err := b.db.Raw("SELECT COUNT(*) FROM pg_stat_activity WHERE ? = ANY(pg_blocking_pids(pid))", holder).Scan(&waiting).Error
+
+					return err == nil && waiting > 0
+				}, 30*time.Second, 10*time.Millisecond, "the purger never waited for the open transaction")
+				require.NoError(t, tx.Commit().Error)
+
+				require.NoError(t, <-failed)
+				result := <-done
+				assert.Equal(t, 1, result.DeletedBatches)
+				assert.Equal(t, int64(15), result.DeletedItems, "the 15 items the other process left are deleted piece by piece")
+				assert.Equal(t, []int64{5, 5, 5}, pieces)
+				assert.False(t, b.exists(t, batch.ID))
+				assert.Zero(t, b.itemCount(t, batch.ID))
 			})
 
 			t.Run("rejects an invalid request", func(t *testing.T) {

@@ -332,12 +332,14 @@ func (s *Settings) validateGeneral() []error {
 		if err := intRange("DataRetention:MaxBatchesPerRun", s.DataRetention.MaxBatchesPerRun, 1, 100000, "a number such as 100"); err != nil {
 			errs = append(errs, err)
 		}
-		if h := s.DataRetention.CheckIntervalHours; !(h > 0) || h > 24*365 {
+		// Below 0.01 hours (36 s), runs would follow each other with no
+		// real pause and keep the database and the storage folder busy.
+		if h := s.DataRetention.CheckIntervalHours; !(h >= 0.01) || h > 24*365 {
 			errs = append(errs, &SettingError{
 				Key:     "DataRetention:CheckIntervalHours",
 				Value:   strconv.FormatFloat(h, 'g', -1, 64),
-				Problem: "must be more than 0 hours and at most a year",
-				Fix:     setFix("DataRetention:CheckIntervalHours", "a number of hours such as 6 or 0.5"),
+				Problem: "must be at least 0.01 hours (36 seconds) and at most a year (8760 hours)",
+				Fix:     setFix("DataRetention:CheckIntervalHours", "a number of hours from 0.01 to 8760, such as 6 or 0.5"),
 			})
 		}
 	}

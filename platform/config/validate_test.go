@@ -93,6 +93,7 @@ func TestSettingsValidate(t *testing.T) {
 		{"unknown log format", RoleTool, func(s *Settings) { s.Logging.Format = "xml" }, "Logging:Format", "xml", "json or console"},
 		{"retention without days", RoleTool, func(s *Settings) { s.DataRetention.EnableCleanup, s.DataRetention.BatchRetentionDays = true, 0 }, "DataRetention:BatchRetentionDays", "0", "DataRetention:EnableCleanup to false"},
 		{"retention interval", RoleTool, func(s *Settings) { s.DataRetention.EnableCleanup, s.DataRetention.CheckIntervalHours = true, 0 }, "DataRetention:CheckIntervalHours", "0", "such as 6"},
+		{"retention interval below 36 s", RoleTool, func(s *Settings) { s.DataRetention.EnableCleanup, s.DataRetention.CheckIntervalHours = true, 0.005 }, "DataRetention:CheckIntervalHours", "0.005", "from 0.01 to 8760"},
 		{"webhook schedule", RoleTool, func(s *Settings) { s.Webhooks.RetrySchedule = "5s,soon" }, "Webhooks:RetrySchedule", "5s,soon", "comma-separated durations"},
 		{"short admin key", RoleTool, func(s *Settings) { s.Admin.ApiKey = "admin" }, "Admin:ApiKey", "***", "openssl rand"},
 		{"webhook timeout", RoleTool, func(s *Settings) { s.Webhooks.TimeoutSeconds = 0 }, "Webhooks:TimeoutSeconds", "0", "such as 15"},

@@ -229,6 +229,19 @@ func init() {
 		RetentionBatchesDeleted,
 		batchStats,
 	)
+	precreateRetention()
+}
+
+// precreateRetention adds the retention series at zero, so that increase()
+// counts the first failed run or deleted batch of a process.
+func precreateRetention() {
+	for _, result := range []string{"ok", "error"} {
+		RetentionRuns.WithLabelValues(result)
+	}
+
+	for _, trigger := range []string{"retention", "purge"} {
+		RetentionBatchesDeleted.WithLabelValues(trigger)
+	}
 }
 
 // Handler serves the registry in the Prometheus text format.

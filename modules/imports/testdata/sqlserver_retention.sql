@@ -12,4 +12,8 @@ SELECT COUNT(*) FROM [ImportItems] WHERE [BatchId] = @p1;
 
 DELETE FROM [ImportItems] WHERE [BatchId] = @p1 AND [Sequence] < (SELECT MIN([Sequence]) FROM [ImportItems] WHERE [BatchId] = @p2) + @p3;
 
-DELETE FROM [ImportBatches] WHERE [Id] = @p1 AND [Status] IN (@p2,@p3,@p4,@p5);
+DELETE FROM [ImportBatches] WHERE [Id] = @p1 AND [Status] IN (@p2,@p3,@p4,@p5) AND NOT EXISTS (SELECT 1 FROM [ImportItems] WHERE [BatchId] = @p6);
+
+SELECT COUNT(*) FROM [ImportBatches] WHERE [Id] = @p1 AND [Status] IN (@p2,@p3,@p4,@p5);
+
+SELECT [Id], [ClientIdentifier] FROM [Clients] WHERE [Id] IN (@p1,@p2);
