@@ -94,7 +94,7 @@ type attempt struct {
 	Duration   time.Duration
 }
 
-// outcomeKind is what an attempt means for the delivery.
+// outcomeKind is the effect of an attempt on its delivery.
 type outcomeKind int
 
 const (

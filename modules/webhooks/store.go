@@ -117,13 +117,13 @@ func (s *Store) Enqueue(tx *gorm.DB, e imports.BatchFinished) error {
 		return fmt.Errorf("loading webhook subscriptions: %w", err)
 	}
 
-	var wanted []Subscription
+	var matching []Subscription
 	for _, sub := range subs {
 		if sub.Wants(typ) {
-			wanted = append(wanted, sub)
+			matching = append(matching, sub)
 		}
 	}
-	if len(wanted) == 0 {
+	if len(matching) == 0 {
 		return nil
 	}
 
@@ -146,8 +146,8 @@ func (s *Store) Enqueue(tx *gorm.DB, e imports.BatchFinished) error {
 		return fmt.Errorf("writing the webhook event: %w", err)
 	}
 
-	deliveries := make([]Delivery, 0, len(wanted))
-	for _, sub := range wanted {
+	deliveries := make([]Delivery, 0, len(matching))
+	for _, sub := range matching {
 		deliveries = append(deliveries, Delivery{
 			ID: database.NewUUID(), EventID: ev.ID, SubscriptionID: sub.ID, Status: DeliveryPending,
 			NextAttemptAt: &now, CreatedAt: now,
@@ -292,8 +292,8 @@ type DeliveryCursor struct {
 }
 
 // Redeliver queues the event of a delivery again for its subscription, as
-// a new delivery with its own log; the webhook-id stays the event's id, so
-// a receiver can recognise the repeat. The subscription must be active.
+// a new delivery with its own log. The webhook-id stays the event's id, so
+// a receiver can recognise the repeat.
 func (s *Store) Redeliver(ctx context.Context, subscriptionID, deliveryID database.UUID) (Delivery, error) {
 	now := s.utcNow()
 	d := Delivery{ID: database.NewUUID(), SubscriptionID: subscriptionID, Status: DeliveryPending, NextAttemptAt: &now, CreatedAt: now}
