@@ -188,10 +188,10 @@ func countNoun(n int64, singular, plural string) string {
 }
 
 // printKeptFiles lists the upload files left on disk because they are
-// outside ImportStorage:BasePath; verb is "kept" or "would keep".
+// outside their batch folder; verb is "kept" or "would keep".
 func printKeptFiles(out io.Writer, files []imports.KeptFile, verb string) {
 	for _, f := range files {
-		fmt.Fprintf(out, "%s %s of batch %s: the file is outside ImportStorage:BasePath; delete it by hand once it is not needed\n",
+		fmt.Fprintf(out, "%s %s of batch %s: the file is outside the batch folder; delete it by hand once it is not needed\n",
 			verb, f.Path, f.BatchID)
 	}
 }

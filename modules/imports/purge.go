@@ -88,12 +88,12 @@ type PurgeResult struct {
 	DeletedFolders int         `json:"deletedFolders"`
 	Skipped        []PurgeSkip `json:"skipped"`
 	// KeptFiles lists the upload files of deleted batches that were left
-	// on disk because they are outside ImportStorage:BasePath.
+	// on disk because they are outside their batch folder.
 	KeptFiles []KeptFile `json:"keptFiles"`
 }
 
 // KeptFile is a file named in ImportBatches.UploadPath that a purge leaves
-// in place because it is outside ImportStorage:BasePath. Such a path comes
+// in place because it is outside its batch folder. Such a path comes
 // from a row written by hand or under an earlier BasePath, and deleting it
 // could remove a file that DataFlow does not own.
 type KeptFile struct {
@@ -185,7 +185,7 @@ func (p *Purger) Plan(ctx context.Context, req PurgeRequest) (PurgePlan, error) 
 			BatchID: b.ID.String(), ClientID: b.ClientID.String(), ClientIdentifier: identifiers[b.ClientID], Status: b.Status,
 			EndedAt: b.endedAt().UTC(), Items: items, FolderExists: statErr == nil,
 		})
-		if outside, _ := p.uploadOutsideStorage(b); outside && !fileMissing(b.UploadPath) {
+		if p.keepsUpload(b) {
 			plan.KeptFiles = append(plan.KeptFiles, KeptFile{BatchID: b.ID.String(), Path: b.UploadPath})
 		}
 	}
@@ -358,9 +358,10 @@ func (p *Purger) deleteRows(ctx context.Context, id database.UUID) (int64, bool,
 }
 
 // removeFiles deletes the batch folder and reports whether it existed. A
-// file that UploadPath names outside that folder is removed too when it is
-// inside the storage folder. Otherwise it stays, a warning is logged, and
-// keptPath returns its path, unless nothing exists there.
+// file that UploadPath names outside that folder, from a row written by
+// hand or by an older layout, may belong to someone else, so it stays: a
+// warning is logged and keptPath returns its path, unless nothing exists
+// there.
 func (p *Purger) removeFiles(b finishedBatch, trigger string, log zerolog.Logger) (removed bool, keptPath string, err error) {
 	dir := p.storage.BatchDir(b.ID.String())
 	_, statErr := os.Lstat(dir)
@@ -368,35 +369,25 @@ func (p *Purger) removeFiles(b finishedBatch, trigger string, log zerolog.Logger
 		return false, "", err
 	}
 
-	outside, checkErr := p.uploadOutsideStorage(b)
-	switch {
-	case outside && fileMissing(b.UploadPath):
-		// Nothing to keep or to report.
-	case outside:
+	if p.keepsUpload(b) {
 		keptPath = b.UploadPath
-		log.Warn().Err(checkErr).Str("upload_path", b.UploadPath).Str("storage_path", p.storage.Base()).
-			Msg(trigger + ": the batch's upload file is outside ImportStorage:BasePath, so it is kept; delete it by hand once it is not needed")
-	case b.UploadPath != "" && filepath.Dir(b.UploadPath) != dir:
-		if err := p.storage.RemoveFile(b.UploadPath); err != nil {
-			return false, "", err
-		}
+		log.Warn().Str("upload_path", b.UploadPath).Str("batch_folder", dir).
+			Msg(trigger + ": the batch's upload file is outside its batch folder, so it is kept; delete it by hand once it is not needed")
 	}
 
 	return statErr == nil, keptPath, nil
 }
 
-// uploadOutsideStorage reports whether b.UploadPath names a file outside
-// both the batch folder and the storage folder, which a purge must leave
-// in place. A path that cannot be checked counts as outside, with the
-// error.
-func (p *Purger) uploadOutsideStorage(b finishedBatch) (bool, error) {
-	if b.UploadPath == "" || filepath.Dir(b.UploadPath) == p.storage.BatchDir(b.ID.String()) {
-		return false, nil
+// keepsUpload reports whether a purge of b leaves a file behind: one that
+// UploadPath names outside the batch folder.
+func (p *Purger) keepsUpload(b finishedBatch) bool {
+	if b.UploadPath == "" || fileMissing(b.UploadPath) {
+		return false
 	}
 
-	inside, err := pathInside(p.storage.Base(), b.UploadPath)
+	inside, _ := pathInside(p.storage.BatchDir(b.ID.String()), b.UploadPath)
 
-	return !inside, err
+	return !inside
 }
 
 // fileMissing reports whether nothing exists at path.

@@ -94,7 +94,7 @@ type RetentionReport struct {
 	// removed.
 	Skipped int
 	// KeptFiles counts upload files of deleted batches left on disk
-	// because they are outside ImportStorage:BasePath.
+	// because they are outside their batch folder.
 	KeptFiles int
 	// InvalidPolicies counts ClientPolicies rows with RetentionDays below
 	// 1. The batches they apply to are kept, and the run counts as failed

@@ -286,7 +286,7 @@ func TestRetention(t *testing.T) {
 				assert.Equal(t, 1, report.KeptFiles)
 				assert.False(t, b.exists(t, batch.ID))
 				assert.FileExists(t, outside)
-				assert.NotEmpty(t, b.logs.lineWith(`"level":"warn"`, "retention: the batch's upload file is outside ImportStorage:BasePath",
+				assert.NotEmpty(t, b.logs.lineWith(`"level":"warn"`, "retention: the batch's upload file is outside its batch folder",
 					`"batch_id":"`+batch.ID.String()+`"`, `"client_id":"`+b.clientA.String()+`"`))
 			})
 
@@ -563,7 +563,7 @@ func TestPurger(t *testing.T) {
 				assert.True(t, b.exists(t, running.ID))
 			})
 
-			t.Run("deletes only upload files inside the storage folder", func(t *testing.T) {
+			t.Run("keeps upload files outside the batch folder", func(t *testing.T) {
 				b := setupRetention(t, engine.Open, RetentionConfig{})
 				writeFile := func(path string) string {
 					require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o750))
@@ -584,7 +584,7 @@ func TestPurger(t *testing.T) {
 				require.NoError(t, os.Symlink(linkedDir, filepath.Join(b.storage.Base(), "linked")))
 				throughLink := filepath.Join(b.storage.Base(), "linked", "linked.csv")
 				// A file under the storage folder but outside the batch's own
-				// folder, as an older layout would have left it.
+				// folder, as an older layout or a hand-written row leaves it.
 				inside := writeFile(filepath.Join(b.storage.Base(), "old-layout", "inside.csv"))
 				missing := filepath.Join(outsideDir, "missing.csv")
 
@@ -601,6 +601,7 @@ func TestPurger(t *testing.T) {
 					{BatchID: batchElsewhere.ID.String(), Path: elsewhere},
 					{BatchID: batchDotted.ID.String(), Path: dotted},
 					{BatchID: batchLinked.ID.String(), Path: throughLink},
+					{BatchID: batchInside.ID.String(), Path: inside},
 				}
 
 				plan, err := b.purger.Plan(context.Background(), req)
@@ -615,8 +616,8 @@ func TestPurger(t *testing.T) {
 				assert.FileExists(t, elsewhere)
 				assert.FileExists(t, filepath.Clean(dotted))
 				assert.FileExists(t, linkedFile)
-				assert.NoFileExists(t, inside, "a file inside the storage folder is deleted")
-				assert.NotEmpty(t, b.logs.lineWith(`"level":"warn"`, "purge: the batch's upload file is outside ImportStorage:BasePath",
+				assert.FileExists(t, inside, "a file of another folder may belong to another batch")
+				assert.NotEmpty(t, b.logs.lineWith(`"level":"warn"`, "purge: the batch's upload file is outside its batch folder",
 					`"batch_id":"`+batchLinked.ID.String()+`"`, `"client_identifier":"client-a"`))
 			})
 

@@ -64,7 +64,7 @@ func TestWorkerRemoveFile(t *testing.T) {
 	w := &Worker{storage: files}
 	log := zerolog.New(logs)
 
-	t.Run("deletes a file inside the storage folder", func(t *testing.T) {
+	t.Run("deletes the file of its own folder", func(t *testing.T) {
 		id := database.NewUUID()
 		saved, err := files.Save(id.String(), "leads.csv", bytesReader([]byte("phoneNumber\n1\n")), 0)
 		require.NoError(t, err)
@@ -75,6 +75,16 @@ func TestWorkerRemoveFile(t *testing.T) {
 		assert.NoDirExists(t, files.BatchDir(id.String()))
 	})
 
+	t.Run("keeps another batch's file", func(t *testing.T) {
+		other := database.NewUUID()
+		saved, err := files.Save(other.String(), "leads.csv", bytesReader([]byte("phoneNumber\n1\n")), 0)
+		require.NoError(t, err)
+
+		w.removeFile(Batch{ID: database.NewUUID(), UploadPath: saved.Path}, log)
+
+		assert.FileExists(t, saved.Path, "a row pointing at another batch's file must not delete it")
+	})
+
 	t.Run("keeps a file outside the storage folder", func(t *testing.T) {
 		outside := filepath.Join(t.TempDir(), "leads.csv")
 		require.NoError(t, os.WriteFile(outside, []byte("phoneNumber\n1\n"), 0o600))
@@ -82,6 +92,6 @@ func TestWorkerRemoveFile(t *testing.T) {
 		w.removeFile(Batch{ID: database.NewUUID(), UploadPath: outside}, log)
 
 		assert.FileExists(t, outside)
-		assert.NotEmpty(t, logs.lineWith(`"level":"warn"`, "outside ImportStorage:BasePath", `"upload_path":"`+outside+`"`))
+		assert.NotEmpty(t, logs.lineWith(`"level":"warn"`, "outside its batch folder", `"upload_path":"`+outside+`"`))
 	})
 }

@@ -422,18 +422,19 @@ func (w *Worker) keepAlive(work context.Context, run *batchRun, lease locking.Le
 	}
 }
 
-// removeFile deletes the batch's upload file when it is inside the storage
-// folder. A path elsewhere, from a row written by hand or under an earlier
-// ImportStorage:BasePath, is logged and left in place.
+// removeFile deletes the batch's upload file when it is inside the batch's
+// own folder. A path elsewhere, from a row written by hand or by an older
+// layout, may belong to someone else, so it is logged and left in place.
 func (w *Worker) removeFile(b Batch, log zerolog.Logger) {
 	if b.UploadPath == "" {
 		return
 	}
 
-	if inside, err := pathInside(w.storage.Base(), b.UploadPath); !inside {
+	dir := w.storage.BatchDir(b.ID.String())
+	if inside, err := pathInside(dir, b.UploadPath); !inside {
 		if !fileMissing(b.UploadPath) {
-			log.Warn().Err(err).Str("upload_path", b.UploadPath).Str("storage_path", w.storage.Base()).
-				Msg("worker: the uploaded file is outside ImportStorage:BasePath, so it is kept; delete it by hand once it is not needed")
+			log.Warn().Err(err).Str("upload_path", b.UploadPath).Str("batch_folder", dir).
+				Msg("worker: the uploaded file is outside its batch folder, so it is kept; delete it by hand once it is not needed")
 		}
 
 		return
