@@ -52,8 +52,11 @@ type DelivererConfig struct {
 const maxRetryAfter = 24 * time.Hour
 
 // perSubscription bounds the requests in flight to one subscription, so
-// a slow endpoint cannot take every slot from the other clients.
+// one slow endpoint cannot take every slot of its client.
 const perSubscription = 2
+
+// dueBatch is how many due deliveries one look reads.
+const dueBatch = 200
 
 // Deliverer is the job that sends due deliveries. Several workers can run
 // it, because each delivery is claimed before it is sent. A worker that
@@ -71,6 +74,7 @@ type Deliverer struct {
 	mu       sync.Mutex
 	running  int
 	inFlight map[database.UUID]int // requests in flight per subscription
+	byClient map[database.UUID]int // requests in flight per client
 	wg       sync.WaitGroup
 	// done receives a signal whenever a send ends, so the next due
 	// delivery starts without waiting for the poll interval.
@@ -88,6 +92,7 @@ func NewDeliverer(store *Store, cfg DelivererConfig, log zerolog.Logger) *Delive
 		id:       "webhooks-" + randomHex(8),
 		jitter:   func() float64 { return 0.8 + 0.4*mrand.Float64() },
 		inFlight: map[database.UUID]int{},
+		byClient: map[database.UUID]int{},
 		done:     make(chan struct{}, 1),
 	}
 }
@@ -154,14 +159,14 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 // dispatch claims due deliveries while slots are free and sends each in
 // its own goroutine. It returns how many it started.
 func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
-	rows, err := d.store.due(ctx, 4*d.cfg.Parallel, perSubscription)
+	rows, err := d.store.due(ctx, dueBatch, perSubscription)
 	if err != nil {
 		return 0, err
 	}
 
 	started := 0
 	for _, r := range rows {
-		if !d.reserve(r.SubscriptionID) {
+		if !d.reserve(r) {
 			if d.full() {
 				break
 			}
@@ -171,7 +176,7 @@ func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 
 		ok, err := d.store.claim(ctx, r.ID, d.id, d.store.now().Add(d.claimFor()))
 		if err != nil || !ok {
-			d.release(r.SubscriptionID)
+			d.release(r)
 			if err != nil {
 				return started, err
 			}
@@ -183,7 +188,7 @@ func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
-			defer d.release(r.SubscriptionID)
+			defer d.release(r)
 			d.deliver(ctx, r.ID)
 		}()
 	}
@@ -191,34 +196,44 @@ func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 	return started, nil
 }
 
-// reserve takes a slot for a send to the subscription, if one is free.
-func (d *Deliverer) reserve(sub database.UUID) bool {
+// perClient bounds the requests in flight for one client to half the
+// slots, so the other clients always find some free.
+func (d *Deliverer) perClient() int { return max(1, d.cfg.Parallel/2) }
+
+// reserve takes a slot for a send, if the limits allow one.
+func (d *Deliverer) reserve(r dueRow) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 
-	if d.running >= d.cfg.Parallel || d.inFlight[sub] >= perSubscription {
+	if d.running >= d.cfg.Parallel || d.inFlight[r.SubscriptionID] >= perSubscription || d.byClient[r.ClientID] >= d.perClient() {
 		return false
 	}
 
 	d.running++
-	d.inFlight[sub]++
+	d.inFlight[r.SubscriptionID]++
+	d.byClient[r.ClientID]++
 
 	return true
 }
 
 // release gives a slot back and wakes the loop.
-func (d *Deliverer) release(sub database.UUID) {
+func (d *Deliverer) release(r dueRow) {
 	d.mu.Lock()
 	d.running--
-	d.inFlight[sub]--
-	if d.inFlight[sub] == 0 {
-		delete(d.inFlight, sub)
-	}
+	decrement(d.inFlight, r.SubscriptionID)
+	decrement(d.byClient, r.ClientID)
 	d.mu.Unlock()
 
 	select {
 	case d.done <- struct{}{}:
 	default:
+	}
+}
+
+func decrement(m map[database.UUID]int, key database.UUID) {
+	m[key]--
+	if m[key] <= 0 {
+		delete(m, key)
 	}
 }
 

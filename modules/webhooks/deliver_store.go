@@ -23,6 +23,7 @@ type job struct {
 type dueRow struct {
 	ID             database.UUID `gorm:"column:Id"`
 	SubscriptionID database.UUID `gorm:"column:SubscriptionId"`
+	ClientID       database.UUID `gorm:"column:ClientId"`
 }
 
 // due returns deliveries whose next attempt has come and that no worker
@@ -31,13 +32,15 @@ type dueRow struct {
 func (s *Store) due(ctx context.Context, limit, perSubscription int) ([]dueRow, error) {
 	now := s.utcNow()
 
-	ready := s.db.WithContext(ctx).Model(&Delivery{}).
-		Select(s.db.Render("{Id}, {SubscriptionId}, {NextAttemptAt}, ROW_NUMBER() OVER (PARTITION BY {SubscriptionId} ORDER BY {NextAttemptAt}, {Id}) AS {Rank}")).
-		Where(s.db.Render("{Status} = ? AND {NextAttemptAt} <= ? AND ({LockedUntil} IS NULL OR {LockedUntil} < ?)"), DeliveryPending, now, now)
+	ready := s.db.WithContext(ctx).Table(s.db.Render("{WebhookDeliveries} AS d")).
+		Select(s.db.Render("d.{Id}, d.{SubscriptionId}, e.{ClientId}, d.{NextAttemptAt}, "+
+			"ROW_NUMBER() OVER (PARTITION BY d.{SubscriptionId} ORDER BY d.{NextAttemptAt}, d.{Id}) AS {Rank}")).
+		Joins(s.db.Render("JOIN {WebhookEvents} AS e ON e.{Id} = d.{EventId}")).
+		Where(s.db.Render("d.{Status} = ? AND d.{NextAttemptAt} <= ? AND (d.{LockedUntil} IS NULL OR d.{LockedUntil} < ?)"), DeliveryPending, now, now)
 
 	var rows []dueRow
 	err := s.db.WithContext(ctx).Table("(?) AS ranked", ready).
-		Select(s.db.Render("{Id}, {SubscriptionId}")).Where(s.db.Render("{Rank} <= ?"), perSubscription).
+		Select(s.db.Render("{Id}, {SubscriptionId}, {ClientId}")).Where(s.db.Render("{Rank} <= ?"), perSubscription).
 		Order(s.db.Render("{NextAttemptAt}, {Id}")).Limit(limit).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("looking for due webhook deliveries: %w", err)

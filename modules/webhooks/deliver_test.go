@@ -14,6 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/dataflow/dataflow/modules/clients"
+	"github.com/dataflow/dataflow/modules/imports"
+	"github.com/dataflow/dataflow/platform/database"
 	"github.com/dataflow/dataflow/platform/database/dbtest"
 )
 
@@ -403,4 +406,92 @@ func TestSubscriptionLimitUnderConcurrency(t *testing.T) {
 			require.Equal(t, 10, refused)
 		})
 	}
+}
+
+// TestDeliveryClientWithManySlowEndpoints gives one client five slow
+// subscriptions: it gets at most half of the slots, so another client's
+// event is still sent.
+func TestDeliveryClientWithManySlowEndpoints(t *testing.T) {
+	f := newFixture(t, dbtest.Engines()[0])
+	other, err := clients.NewStore(f.db, f.clock.Now).AddClient(context.Background(), "beta", "Beta", clients.GenerateSecret())
+	require.NoError(t, err)
+
+	release := make(chan struct{})
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	slow := newReceiver(t, func(_ int, w http.ResponseWriter) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	})
+	for i := range 5 {
+		_, err := f.store.CreateSubscription(context.Background(), other.ID, slow.URL+"/"+strconv.Itoa(i), nil, 0)
+		require.NoError(t, err)
+	}
+	for range 4 {
+		e := imports.BatchFinished{BatchID: database.NewUUID(), ClientID: other.ID, Status: "Completed", CompletedAt: f.clock.Now()}
+		require.NoError(t, f.db.Transaction(func(tx *gorm.DB) error { return f.store.Enqueue(tx, e) }))
+	}
+	fast := newReceiver(t, nil)
+	f.subscribe(t, fast.URL)
+	f.finish(t, "Completed")
+
+	d := f.deliverer(DelivererConfig{AllowInsecure: true})
+	result := make(chan error, 1)
+	go func() {
+		_, err := d.RunOnce(context.Background())
+		result <- err
+	}()
+
+	require.Eventually(t, func() bool { return len(fast.all()) == 1 }, 10*time.Second, 10*time.Millisecond)
+	close(release)
+	require.NoError(t, <-result)
+	require.Len(t, slow.all(), 20)
+	require.LessOrEqual(t, most, d.perClient())
+}
+
+func TestDuplicateOfLegacyRow(t *testing.T) {
+	f := newFixture(t, dbtest.Engines()[0])
+	// A row of the .NET service, stored as typed.
+	f.subscribe(t, "https://Legacy.example.com:443/hook")
+
+	_, err := f.store.CreateSubscription(context.Background(), f.clientID, "https://legacy.example.com/hook", nil, 0)
+	require.ErrorIs(t, err, ErrDuplicateURL)
+}
+
+func TestRedeliverOnlyOnceWhileWaiting(t *testing.T) {
+	f := newFixture(t, dbtest.Engines()[0])
+	sub := f.subscribe(t, "https://crm.example.com/hook")
+	f.finish(t, "Completed")
+	first := f.deliveries(t)[0]
+
+	_, err := f.store.Redeliver(context.Background(), sub.ID, first.ID)
+	require.ErrorIs(t, err, ErrRedeliveryPending, "the first delivery still waits")
+
+	require.NoError(t, f.db.Model(&Delivery{}).Where(f.db.Render("{Id} = ?"), first.ID).Update("Status", DeliveryFailed).Error)
+	_, err = f.store.Redeliver(context.Background(), sub.ID, first.ID)
+	require.NoError(t, err)
+	_, err = f.store.Redeliver(context.Background(), sub.ID, first.ID)
+	require.ErrorIs(t, err, ErrRedeliveryPending)
+	require.Len(t, f.deliveries(t), 2)
+}
+
+func TestJSONProblem(t *testing.T) {
+	decode := func(body string) string {
+		var req createRequest
+		dec := json.NewDecoder(strings.NewReader(body))
+		dec.DisallowUnknownFields()
+		return jsonProblem(dec.Decode(&req))
+	}
+
+	require.Equal(t, `the field "url" must be a string, not a JSON number`, decode(`{"url": 5}`))
+	require.Equal(t, `unknown field "secret"`, decode(`{"secret": "x"}`))
+	require.Equal(t, "invalid JSON at byte 2", decode(`{,}`))
+	require.Equal(t, "the body is empty", decode(``))
 }

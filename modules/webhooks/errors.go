@@ -32,6 +32,9 @@ var (
 	errSubscriptionDisabled = httpserver.NewError(http.StatusConflict, "webhook_disabled",
 		"The subscription is disabled, so nothing can be delivered to it; see \"disabledReason\". Fix the endpoint, delete the subscription and create it again.",
 		"A assinatura está desativada, então nada pode ser entregue a ela; veja \"disabledReason\". Corrija o endpoint, exclua a assinatura e crie-a novamente.")
+	errRedeliveryPending = httpserver.NewError(http.StatusConflict, "redelivery_pending",
+		"This event already waits for a delivery to this subscription. Follow that delivery in the log instead of queueing another.",
+		"Este evento já aguarda uma entrega para esta assinatura. Acompanhe essa entrega no histórico em vez de enfileirar outra.")
 	errInvalidLimit = httpserver.NewError(http.StatusBadRequest, "invalid_limit",
 		"The query parameter \"limit\" must be a whole number from 1 to the value of \"maxLimit\"; see \"limit\".",
 		"O parâmetro \"limit\" deve ser um número inteiro de 1 até o valor de \"maxLimit\"; veja \"limit\".")

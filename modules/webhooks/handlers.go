@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -84,7 +85,7 @@ func (h *handlers) create(c echo.Context) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return errInvalidBody.With("problem", err.Error())
+		return errInvalidBody.With("problem", jsonProblem(err))
 	}
 	if dec.More() {
 		return errInvalidBody.With("problem", "the body has more data after the JSON object")
@@ -288,6 +289,9 @@ func (h *handlers) redeliver(c echo.Context) error {
 	if errors.Is(err, ErrNotFound) {
 		return errDeliveryNotFound
 	}
+	if errors.Is(err, ErrRedeliveryPending) {
+		return errRedeliveryPending
+	}
 	if err != nil {
 		return httpserver.ErrUnavailable.WithCause(err)
 	}
@@ -389,4 +393,35 @@ func invalidURL(err error) *httpserver.APIError {
 
 	return httpserver.NewError(http.StatusBadRequest, errInvalidURL.Code,
 		errInvalidURL.MessageEN+" "+p.EN+".", errInvalidURL.MessagePT+" "+p.PT+".")
+}
+
+// jsonProblem describes a decoding error without Go type names.
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("invalid JSON at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("the field %q must be %s, not a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	case errors.Is(err, io.EOF):
+		return "the body is empty"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends too early"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	default:
+		return "invalid JSON"
+	}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "slice":
+		return "a list of strings"
+	case "string":
+		return "a string"
+	default:
+		return "of another type"
+	}
 }

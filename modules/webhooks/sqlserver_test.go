@@ -24,7 +24,7 @@ func TestStoreSQLServerStatements(t *testing.T) {
 	_, _ = s.Subscriptions(ctx, id)
 	_, _ = s.Subscription(ctx, id, id)
 	_, _ = s.Deliveries(ctx, id, []string{DeliveryFailed, DeliveryCancelled}, 51, &DeliveryCursor{CreatedAt: now, ID: id})
-	_, _ = s.due(ctx, 32, 2)
+	_, _ = s.due(ctx, 200, 2)
 	_, _ = s.claim(ctx, id, "webhooks-1", now.Add(time.Minute))
 	_, _ = s.load(ctx, id)
 	_ = s.disable(conn.DB, id, now, "the endpoint answered 410 Gone")

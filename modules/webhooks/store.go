@@ -22,6 +22,10 @@ var ErrNotFound = errors.New("not found")
 // limit of subscriptions.
 var ErrTooManySubscriptions = errors.New("the client has reached the limit of webhook subscriptions")
 
+// ErrRedeliveryPending is returned when the event already waits for a
+// delivery to the subscription.
+var ErrRedeliveryPending = errors.New("the event already waits for a delivery to this subscription")
+
 // ErrDuplicateURL is returned when the client already has a subscription
 // for the URL.
 var ErrDuplicateURL = errors.New("the client already has a subscription for this URL")
@@ -179,18 +183,20 @@ func (s *Store) CreateSubscription(ctx context.Context, clientID database.UUID, 
 			return fmt.Errorf("locking the client: %w", err)
 		}
 
-		var n int64
-		if err := tx.Model(&Subscription{}).Where(s.db.Render("{ClientId} = ? AND {Url} = ?"), clientID, rawURL).Count(&n).Error; err != nil {
+		var existing []Subscription
+		if err := tx.Select(s.db.Render("{Id}, {Url}")).Where(s.db.Render("{ClientId} = ?"), clientID).Find(&existing).Error; err != nil {
 			return err
-		}
-		if n > 0 {
-			return ErrDuplicateURL
 		}
 
-		if err := tx.Model(&Subscription{}).Where(s.db.Render("{ClientId} = ?"), clientID).Count(&n).Error; err != nil {
-			return err
+		// Rows of the .NET service were stored as typed, so they are
+		// compared in canonical form too.
+		for _, e := range existing {
+			if canonical, err := ValidateURL(e.URL, true); e.URL == rawURL || (err == nil && canonical == rawURL) {
+				return ErrDuplicateURL
+			}
 		}
-		if maxPerClient > 0 && n >= int64(maxPerClient) {
+
+		if maxPerClient > 0 && len(existing) >= maxPerClient {
 			return ErrTooManySubscriptions
 		}
 
@@ -308,10 +314,19 @@ func (s *Store) Redeliver(ctx context.Context, subscriptionID, deliveryID databa
 		}
 		d.EventID = old.EventID
 
+		var waiting int64
+		if err := tx.Model(&Delivery{}).Where(s.db.Render("{EventId} = ? AND {SubscriptionId} = ? AND {Status} = ?"),
+			old.EventID, subscriptionID, DeliveryPending).Count(&waiting).Error; err != nil {
+			return err
+		}
+		if waiting > 0 {
+			return ErrRedeliveryPending
+		}
+
 		return tx.Create(&d).Error
 	})
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrRedeliveryPending) {
 			return Delivery{}, err
 		}
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 )
 
 // maxURLLength is the size of WebhookSubscriptions.Url.
@@ -43,28 +44,38 @@ var blockedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("fec0::/10"),
 }
 
-// checkAddress refuses loopback, private, link-local (which holds the
+// checkAddress rejects loopback, private, link-local (which contains the
 // cloud metadata address), multicast, unspecified and reserved addresses.
 func checkAddress(addr netip.Addr) error {
+	if en, _ := addressReason(addr); en != "" {
+		return fmt.Errorf("%w: %s", errTargetRefused, en)
+	}
+
+	return nil
+}
+
+// addressReason returns why addr may not be reached, in English and
+// Brazilian Portuguese, or empty strings when it may.
+func addressReason(addr netip.Addr) (en, pt string) {
 	addr = addr.Unmap()
 	switch {
 	case addr.IsLoopback():
-		return fmt.Errorf("%w: %s is a loopback address", errTargetRefused, addr)
+		return addr.String() + " is a loopback address", addr.String() + " é um endereço de loopback"
 	case addr.IsPrivate():
-		return fmt.Errorf("%w: %s is a private address", errTargetRefused, addr)
+		return addr.String() + " is a private address", addr.String() + " é um endereço privado"
 	case addr.IsLinkLocalUnicast(), addr.IsLinkLocalMulticast():
-		return fmt.Errorf("%w: %s is a link-local address", errTargetRefused, addr)
+		return addr.String() + " is a link-local address", addr.String() + " é um endereço link-local"
 	case addr.IsUnspecified(), addr.IsMulticast(), addr.IsInterfaceLocalMulticast():
-		return fmt.Errorf("%w: %s is not a unicast address", errTargetRefused, addr)
+		return addr.String() + " is not a unicast address", addr.String() + " não é um endereço unicast"
 	}
 
 	for _, p := range blockedPrefixes {
 		if p.Contains(addr) {
-			return fmt.Errorf("%w: %s is in the reserved range %s", errTargetRefused, addr, p)
+			return fmt.Sprintf("%s is in the reserved range %s", addr, p), fmt.Sprintf("%s está na faixa reservada %s", addr, p)
 		}
 	}
 
-	return nil
+	return "", ""
 }
 
 // URLProblem is why a subscription URL is rejected, in English and
@@ -122,7 +133,18 @@ func ValidateURL(raw string, allowInsecure bool) (string, error) {
 		return "", urlProblem("the URL has a #fragment, which is never sent; remove it", "a URL tem um #fragmento, que nunca é enviado; remova-o")
 	}
 
-	host, port := strings.ToLower(u.Hostname()), u.Port()
+	host, port := strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), u.Port()
+	if host == "" {
+		return "", urlProblem("the URL has no host name", "a URL não tem nome de host")
+	}
+
+	for _, r := range host {
+		if r > unicode.MaxASCII {
+			return "", urlProblem("the URL host %q has non-ASCII characters; write an international name in its xn-- (punycode) form",
+				"o host %q da URL tem caracteres fora do ASCII; escreva um nome internacional na forma xn-- (punycode)", host)
+		}
+	}
+
 	if port != "" {
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 1 || n > 65535 {
@@ -138,6 +160,7 @@ func ValidateURL(raw string, allowInsecure bool) (string, error) {
 		return "", urlProblem("the URL host has an IPv6 zone; use a host name", "o host da URL tem uma zona IPv6; use um nome de host")
 	}
 
+	u.ForceQuery = false
 	u.Host = host
 	if strings.Contains(host, ":") {
 		u.Host = "[" + host + "]"
@@ -166,11 +189,11 @@ func checkHost(host string) error {
 	}
 
 	if addr, err := netip.ParseAddr(name); err == nil {
-		if err := checkAddress(addr); err != nil {
-			reason := strings.TrimPrefix(err.Error(), errTargetRefused.Error()+": ")
-
-			return urlProblem("the URL host is not allowed: %s; use a public address or host name",
-				"o host da URL não é permitido: %s; use um endereço ou nome de host público", reason)
+		if en, pt := addressReason(addr); en != "" {
+			return &URLProblem{
+				EN: "the URL host is not allowed: " + en + "; use a public address or host name",
+				PT: "o host da URL não é permitido: " + pt + "; use um endereço ou nome de host público",
+			}
 		}
 
 		return nil

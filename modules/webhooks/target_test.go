@@ -44,6 +44,7 @@ func TestValidateURL(t *testing.T) {
 		"HTTPS://CRM.Example.com:443/Hooks?A=1": "https://crm.example.com/Hooks?A=1",
 		"https://crm.example.com:8443/x":        "https://crm.example.com:8443/x",
 		"https://[2001:4860::1]:443/x":          "https://[2001:4860::1]/x",
+		"https://crm.example.com./x?":           "https://crm.example.com/x",
 	}
 	for raw, want := range canonical {
 		got, err := ValidateURL(raw, false)
@@ -55,6 +56,7 @@ func TestValidateURL(t *testing.T) {
 	var problem *URLProblem
 	require.ErrorAs(t, err, &problem)
 	require.Contains(t, problem.PT, "não é permitido")
+	require.Contains(t, problem.PT, "é um endereço privado", "the reason is in Portuguese too")
 
 	_, err = ValidateURL("http://127.0.0.1:8080/hook", true)
 	require.NoError(t, err, "tests allow insecure targets")

@@ -203,10 +203,13 @@ func (s *Settings) WebhookRetrySchedule() ([]time.Duration, error) {
 			continue
 		}
 		d, err := parseDuration(part)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("%q is not a positive duration such as 5s, 5m, 2h or 00:05:00", part)
+		if err != nil || d <= 0 || d > 7*24*time.Hour {
+			return nil, fmt.Errorf("%q is not a duration from 1s to 7 days such as 5s, 5m, 2h or 00:05:00", part)
 		}
 		out = append(out, d)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("the list has no duration, so a failed delivery would never be retried")
 	}
 	return out, nil
 }

@@ -123,5 +123,11 @@ func TestWebhookRetrySchedule(t *testing.T) {
 
 	s.Webhooks.RetrySchedule = "5s,-1m"
 	_, err = s.WebhookRetrySchedule()
-	require.ErrorContains(t, err, `"-1m" is not a positive duration`)
+	require.ErrorContains(t, err, `"-1m" is not a duration from 1s to 7 days`)
+
+	for _, bad := range []string{",", " , ", "", "10000h"} {
+		s.Webhooks.RetrySchedule = bad
+		_, err = s.WebhookRetrySchedule()
+		require.Error(t, err, bad)
+	}
 }

@@ -344,7 +344,7 @@ func (s *Settings) validateGeneral() []error {
 		}
 	}
 
-	if key := s.Admin.ApiKey; key != "" && (len(key) < 16 || strings.TrimSpace(key) != key) {
+	if key := s.Admin.ApiKey; key != "" && (utf8.RuneCountInString(key) < 16 || strings.TrimSpace(key) != key) {
 		errs = append(errs, &SettingError{
 			Key:     "Admin:ApiKey",
 			Value:   "***",

@@ -4,9 +4,9 @@ SELECT * FROM "WebhookSubscriptions" WHERE [Id] = @p1 AND [ClientId] = @p2 ORDER
 
 SELECT d.*, e.[Type] AS [EventType], e.[BatchId] AS [BatchId] FROM [WebhookDeliveries] AS d JOIN [WebhookEvents] AS e ON e.[Id] = d.[EventId] WHERE d.[SubscriptionId] = @p1 AND d.[Status] IN (@p2,@p3) AND ((d.[CreatedAt] < @p4 OR (d.[CreatedAt] = @p5 AND d.[Id] < @p6))) ORDER BY d.[CreatedAt] DESC, d.[Id] DESC OFFSET 0 ROW FETCH NEXT 51 ROWS ONLY;
 
-SELECT [Id], [SubscriptionId], [NextAttemptAt], ROW_NUMBER() OVER (PARTITION BY [SubscriptionId] ORDER BY [NextAttemptAt], [Id]) AS [Rank] FROM "WebhookDeliveries" WHERE [Status] = @p1 AND [NextAttemptAt] <= @p2 AND ([LockedUntil] IS NULL OR [LockedUntil] < @p3);
+SELECT d.[Id], d.[SubscriptionId], e.[ClientId], d.[NextAttemptAt], ROW_NUMBER() OVER (PARTITION BY d.[SubscriptionId] ORDER BY d.[NextAttemptAt], d.[Id]) AS [Rank] FROM [WebhookDeliveries] AS d JOIN [WebhookEvents] AS e ON e.[Id] = d.[EventId] WHERE d.[Status] = @p1 AND d.[NextAttemptAt] <= @p2 AND (d.[LockedUntil] IS NULL OR d.[LockedUntil] < @p3);
 
-SELECT [Id], [SubscriptionId] FROM (SELECT [Id], [SubscriptionId], [NextAttemptAt], ROW_NUMBER() OVER (PARTITION BY [SubscriptionId] ORDER BY [NextAttemptAt], [Id]) AS [Rank] FROM "WebhookDeliveries" WHERE [Status] = @p1 AND [NextAttemptAt] <= @p2 AND ([LockedUntil] IS NULL OR [LockedUntil] < @p3)) AS ranked WHERE [Rank] <= @p4 ORDER BY [NextAttemptAt], [Id] OFFSET 0 ROW FETCH NEXT 32 ROWS ONLY;
+SELECT [Id], [SubscriptionId], [ClientId] FROM (SELECT d.[Id], d.[SubscriptionId], e.[ClientId], d.[NextAttemptAt], ROW_NUMBER() OVER (PARTITION BY d.[SubscriptionId] ORDER BY d.[NextAttemptAt], d.[Id]) AS [Rank] FROM [WebhookDeliveries] AS d JOIN [WebhookEvents] AS e ON e.[Id] = d.[EventId] WHERE d.[Status] = @p1 AND d.[NextAttemptAt] <= @p2 AND (d.[LockedUntil] IS NULL OR d.[LockedUntil] < @p3)) AS ranked WHERE [Rank] <= @p4 ORDER BY [NextAttemptAt], [Id] OFFSET 0 ROW FETCH NEXT 200 ROWS ONLY;
 
 UPDATE [WebhookDeliveries] SET [LockedBy] = @p1, [LockedUntil] = @p2 WHERE [Id] = @p3 AND [Status] = @p4 AND [NextAttemptAt] <= @p5 AND ([LockedUntil] IS NULL OR [LockedUntil] < @p6);
 
