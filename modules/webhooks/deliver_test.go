@@ -338,20 +338,7 @@ func TestDeliveryAfterAbandonedClaim(t *testing.T) {
 // event, and the slow one never has more than two requests in flight.
 func TestDeliverySlowEndpointDoesNotBlockOthers(t *testing.T) {
 	f := newFixture(t, dbtest.Engines()[0])
-	release := make(chan struct{})
-	var mu sync.Mutex
-	inFlight, most := 0, 0
-	slow := newReceiver(t, func(_ int, w http.ResponseWriter) {
-		mu.Lock()
-		inFlight++
-		most = max(most, inFlight)
-		mu.Unlock()
-		<-release
-		mu.Lock()
-		inFlight--
-		mu.Unlock()
-		w.WriteHeader(http.StatusOK)
-	})
+	slow, release, most := newBlockingReceiver(t)
 	f.subscribe(t, slow.URL, EventCompleted)
 	for range 12 {
 		f.finish(t, "Completed")
@@ -372,7 +359,7 @@ func TestDeliverySlowEndpointDoesNotBlockOthers(t *testing.T) {
 	close(release)
 	require.NoError(t, <-result)
 	require.Len(t, slow.all(), 12)
-	require.LessOrEqual(t, most, perSubscription)
+	require.LessOrEqual(t, most(), perSubscription)
 }
 
 func TestSubscriptionLimitUnderConcurrency(t *testing.T) {
@@ -416,20 +403,7 @@ func TestDeliveryClientWithManySlowEndpoints(t *testing.T) {
 	other, err := clients.NewStore(f.db, f.clock.Now).AddClient(context.Background(), "beta", "Beta", clients.GenerateSecret())
 	require.NoError(t, err)
 
-	release := make(chan struct{})
-	var mu sync.Mutex
-	inFlight, most := 0, 0
-	slow := newReceiver(t, func(_ int, w http.ResponseWriter) {
-		mu.Lock()
-		inFlight++
-		most = max(most, inFlight)
-		mu.Unlock()
-		<-release
-		mu.Lock()
-		inFlight--
-		mu.Unlock()
-		w.WriteHeader(http.StatusOK)
-	})
+	slow, release, most := newBlockingReceiver(t)
 	for i := range 5 {
 		_, err := f.store.CreateSubscription(context.Background(), other.ID, slow.URL+"/"+strconv.Itoa(i), nil, 0)
 		require.NoError(t, err)
@@ -453,7 +427,7 @@ func TestDeliveryClientWithManySlowEndpoints(t *testing.T) {
 	close(release)
 	require.NoError(t, <-result)
 	require.Len(t, slow.all(), 20)
-	require.LessOrEqual(t, most, d.perClient())
+	require.LessOrEqual(t, most(), d.perClient())
 }
 
 func TestDuplicateOfLegacyRow(t *testing.T) {
@@ -494,4 +468,33 @@ func TestJSONProblem(t *testing.T) {
 	require.Equal(t, `unknown field "secret"`, decode(`{"secret": "x"}`))
 	require.Equal(t, "invalid JSON at byte 2", decode(`{,}`))
 	require.Equal(t, "the body is empty", decode(``))
+}
+
+// newBlockingReceiver returns a receiver that holds every request until
+// release is closed, and a function that returns the most requests it
+// held at once.
+func newBlockingReceiver(t *testing.T) (*receiver, chan struct{}, func() int) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	rcv := newReceiver(t, func(_ int, w http.ResponseWriter) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+
+		<-release
+
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	})
+
+	return rcv, release, func() int {
+		mu.Lock()
+		defer mu.Unlock()
+
+		return most
+	}
 }
