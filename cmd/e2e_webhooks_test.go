@@ -22,7 +22,7 @@ import (
 )
 
 // hookReceiver is a client's webhook endpoint on 127.0.0.1. It checks both
-// signature schemes with its own HMAC code and answers as the test says.
+// signature schemes with its own HMAC code and responds with the status the test chooses.
 type hookReceiver struct {
 	*httptest.Server
 	t      *testing.T

@@ -251,9 +251,9 @@ func (d *Deliverer) idle() bool {
 	return d.running == 0
 }
 
-// claimFor is how long a claim lasts: past the request's timeout, with a
-// margin for the writes around it, so a live worker never loses its claim
-// and a dead one's claim soon expires.
+// claimFor is how long a claim lasts: twice the request timeout plus a
+// margin for the writes around it. A live worker normally keeps its claim,
+// and a dead one's claim expires soon.
 func (d *Deliverer) claimFor() time.Duration { return 2*d.cfg.Timeout + 5*time.Second }
 
 // deliver sends one claimed delivery and records the result.
@@ -320,7 +320,7 @@ func (d *Deliverer) classify(j job, a attempt, retryAfter time.Duration) (outcom
 
 func (d *Deliverer) observe(j job, kind outcomeKind, a attempt, log zerolog.Logger, next time.Time) {
 	result := map[outcomeKind]string{outcomeDelivered: "delivered", outcomeRetry: "retry", outcomeExhausted: "failed", outcomeGone: "gone"}[kind]
-	if kind == outcomeRetry && a.StatusCode == 0 && isRefusal(a.Err) {
+	if kind == outcomeRetry && a.Failure == "refused" {
 		result = "refused"
 	}
 	metrics.WebhookDeliveries.WithLabelValues(j.Event.Type, result, j.ClientIdentifier).Inc()
@@ -331,15 +331,9 @@ func (d *Deliverer) observe(j job, kind outcomeKind, a attempt, log zerolog.Logg
 		return
 	}
 
-	reason := strconv.Itoa(a.StatusCode)
-	switch {
-	case a.StatusCode != 0:
-	case isRefusal(a.Err):
-		reason = "refused"
-	case isTimeoutText(a.Err):
-		reason = "timeout"
-	default:
-		reason = "error"
+	reason := a.Failure
+	if a.StatusCode != 0 {
+		reason = strconv.Itoa(a.StatusCode)
 	}
 	metrics.WebhookFailures.WithLabelValues(reason, j.ClientIdentifier).Inc()
 
@@ -356,27 +350,31 @@ func (d *Deliverer) observe(j job, kind outcomeKind, a attempt, log zerolog.Logg
 func (d *Deliverer) send(ctx context.Context, j job) (attempt, time.Duration) {
 	start := time.Now()
 	a := attempt{At: d.store.utcNow()}
-	finish := func(err string, code int) attempt {
-		a.Err, a.StatusCode, a.Duration = err, code, time.Since(start)
+	finish := func(msg string, code int) attempt {
+		a.Err, a.StatusCode, a.Duration = msg, code, time.Since(start)
 		return a
+	}
+	failed := func(msg string, err error) attempt {
+		a.Failure = failureOf(err)
+		return finish(msg, 0)
 	}
 
 	u, err := url.Parse(j.Subscription.URL)
 	if err != nil {
-		return finish("the subscription URL cannot be parsed", 0), 0
+		return failed("the subscription URL cannot be parsed", err), 0
 	}
 	if err := checkScheme(u, d.cfg.AllowInsecure); err != nil {
-		return finish(err.Error(), 0), 0
+		return failed(err.Error(), err), 0
 	}
 
 	req, err := d.request(ctx, j, u)
 	if err != nil {
-		return finish(err.Error(), 0), 0
+		return failed(err.Error(), err), 0
 	}
 
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return finish(describe(err, d.cfg.Timeout), 0), 0
+		return failed(describe(err, d.cfg.Timeout), err), 0
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -462,17 +460,18 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // describe turns a transport error into a message without the URL, whose
 // query string may hold a token.
 func describe(err error, timeout time.Duration) string {
-	var ne net.Error
 	switch {
 	case errors.Is(err, errTargetRefused):
+		// The innermost error that names the address, without the dial
+		// details around it.
 		for e := err; e != nil; e = errors.Unwrap(e) {
-			if isRefusal(e.Error()) {
+			if strings.HasPrefix(e.Error(), errTargetRefused.Error()) {
 				return e.Error()
 			}
 		}
 
 		return errTargetRefused.Error()
-	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+	case isTimeout(err):
 		return fmt.Sprintf("timed out: no response within %s (Webhooks:TimeoutSeconds)", timeout)
 	}
 
@@ -484,9 +483,23 @@ func describe(err error, timeout time.Duration) string {
 	return "request failed: " + err.Error()
 }
 
-func isRefusal(msg string) bool { return strings.HasPrefix(msg, errTargetRefused.Error()) }
+// failureOf returns the metric reason of an attempt that got no response.
+func failureOf(err error) string {
+	switch {
+	case errors.Is(err, errTargetRefused):
+		return "refused"
+	case isTimeout(err):
+		return "timeout"
+	default:
+		return "error"
+	}
+}
 
-func isTimeoutText(msg string) bool { return strings.HasPrefix(msg, "timed out:") }
+func isTimeout(err error) bool {
+	var ne net.Error
+
+	return (errors.As(err, &ne) && ne.Timeout()) || errors.Is(err, context.DeadlineExceeded)
+}
 
 func hostOf(raw string) string {
 	u, err := url.Parse(raw)

@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkDelivery measures delivering queued events to a local receiver
-// that answers 204 at once: claim, load, sign, send and record, with the
+// that responds with 204 at once: claim, load, sign, send and record, with the
 // default 8 requests in flight.
 //
 //	go test ./modules/webhooks -run '^$' -bench Delivery -benchtime 2000x

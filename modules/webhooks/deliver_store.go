@@ -95,6 +95,9 @@ type attempt struct {
 	StatusCode int // 0 when no response came back
 	Err        string
 	Duration   time.Duration
+	// Failure is the metric reason when no response came back: refused,
+	// timeout or error.
+	Failure string
 }
 
 // outcomeKind is the effect of an attempt on its delivery.

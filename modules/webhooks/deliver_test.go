@@ -334,7 +334,7 @@ func TestDeliveryAfterAbandonedClaim(t *testing.T) {
 }
 
 // TestDeliverySlowEndpointDoesNotBlockOthers keeps one endpoint from
-// answering while it has a backlog: another subscription still gets its
+// responding while it has a backlog: another subscription still gets its
 // event, and the slow one never has more than two requests in flight.
 func TestDeliverySlowEndpointDoesNotBlockOthers(t *testing.T) {
 	f := newFixture(t, dbtest.Engines()[0])

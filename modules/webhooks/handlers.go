@@ -365,13 +365,9 @@ func splitEvents(s string) []string {
 	return out
 }
 
-func encodeCursor(c DeliveryCursor) string { return database.Cursor(c).Encode("d") }
+func encodeCursor(c DeliveryCursor) string { return c.Encode("d") }
 
-func decodeCursor(cursor string) (DeliveryCursor, bool) {
-	c, ok := database.DecodeCursor("d", cursor)
-
-	return DeliveryCursor(c), ok
-}
+func decodeCursor(cursor string) (DeliveryCursor, bool) { return database.DecodeCursor("d", cursor) }
 
 func utcPtr(t *time.Time) *time.Time {
 	if t == nil {

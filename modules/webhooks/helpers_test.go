@@ -116,7 +116,7 @@ type received struct {
 	Body   []byte
 }
 
-// receiver is a webhook endpoint on 127.0.0.1 whose answers a test scripts.
+// receiver is a webhook endpoint on 127.0.0.1 whose responses a test scripts.
 type receiver struct {
 	*httptest.Server
 	mu       sync.Mutex

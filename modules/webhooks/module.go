@@ -1,4 +1,4 @@
-// Package webhooks tells client systems when their batches end. A batch's
+// Package webhooks notifies client systems when their batches end. A batch's
 // final status writes an event to an outbox table in the same transaction
 // (see imports.FinishHook); the delivery job of `work` sends it to every
 // subscription of the client, signed as Standard Webhooks specifies, and

@@ -21,7 +21,8 @@ const secretPrefix = "whsec_"
 // of 32 random bytes.
 func GenerateSecret() string {
 	key := make([]byte, 32)
-	_, _ = rand.Read(key) // crypto/rand.Read never fails since Go 1.24.
+	// Since Go 1.24, crypto/rand.Read is documented to never return an error.
+	_, _ = rand.Read(key)
 
 	return secretPrefix + base64.StdEncoding.EncodeToString(key)
 }
@@ -32,8 +33,8 @@ type Signer struct {
 }
 
 // NewSigner returns a signer for secret. A whsec_ secret signs with its
-// decoded key, as Standard Webhooks requires; any other secret (those set
-// for the .NET service) signs with its UTF-8 bytes.
+// decoded key, as Standard Webhooks requires. Any other secret, such as one
+// set for the .NET service, signs with its UTF-8 bytes.
 func NewSigner(secret string) (*Signer, error) {
 	if secret == "" {
 		return nil, errors.New("the webhook secret is empty")

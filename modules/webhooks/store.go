@@ -292,10 +292,7 @@ func (s *Store) Deliveries(ctx context.Context, subscriptionID database.UUID, st
 }
 
 // DeliveryCursor is the position after which a delivery page starts.
-type DeliveryCursor struct {
-	CreatedAt time.Time
-	ID        database.UUID
-}
+type DeliveryCursor = database.Cursor
 
 // Redeliver queues the event of a delivery again for its subscription, as
 // a new delivery with its own log. The webhook-id stays the event's id, so

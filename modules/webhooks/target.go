@@ -78,8 +78,8 @@ func addressReason(addr netip.Addr) (en, pt string) {
 	return "", ""
 }
 
-// URLProblem is why a subscription URL is rejected, in English and
-// Brazilian Portuguese.
+// URLProblem is the reason a subscription URL is rejected, in English
+// and Brazilian Portuguese.
 type URLProblem struct {
 	EN, PT string
 }

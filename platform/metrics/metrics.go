@@ -106,7 +106,7 @@ var (
 		Help: "Webhook delivery attempts, by event type and result (delivered, retry, failed, gone, refused).",
 	}, []string{"event", "result", "client"})
 
-	// WebhookFailures counts attempts that did not get a 2xx answer.
+	// WebhookFailures counts attempts that did not get a 2xx response.
 	WebhookFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "dataflow_webhook_failures_total",
 		Help: "Webhook delivery attempts that did not get a 2xx answer, by reason (status code, timeout, error, refused).",
@@ -249,10 +249,10 @@ func Handler() http.Handler {
 	return promhttp.HandlerFor(Registry, promhttp.HandlerOpts{Registry: Registry})
 }
 
-// PrecreateClients adds the per-client series of each client at zero, so
-// that rate() and increase() count a client's first chunk error, rejected
-// upload or failed webhook: Prometheus computes them from the first sample
-// it scrapes, and a series born at its first event would lose that event.
+// PrecreateClients adds the batch, chunk, record, 429 and duplicate series
+// of each client at zero. Prometheus computes rate() and increase() from
+// the first sample it scrapes, so a series born at its first event would
+// lose that event.
 func PrecreateClients(identifiers []string) {
 	for _, c := range identifiers {
 		DedupHits.WithLabelValues(c)
